@@ -1,0 +1,245 @@
+/**
+ * Every error asyncio-ts throws, in one module.
+ *
+ * Each class carries its asyncio name as `.name`, so logs read the same as in Python. asyncio's
+ * `ValueError` becomes the built-in `RangeError` (bad value) or `TypeError` (wrong type); those
+ * are not redefined here.
+ *
+ * @module
+ */
+
+/**
+ * Who asked for a cancellation. asyncio only carries a message; asyncio-ts also records where a
+ * cancellation came from, so that a `CancelledError` seen in a log explains itself.
+ */
+export interface CancellationOrigin {
+  /**
+   * What cancelled: `"task"` (a task called `cancel()`), `"callback"` (a loop callback or code
+   * outside any task called `cancel()`), `"timeout"` (a `timeout()` scope expired),
+   * `"taskgroup"` (a TaskGroup aborted after a child failed or was cancelled), `"signal"` (SIGINT
+   * or an `AbortSignal`), `"shutdown"` (`run()` cancelling leftover tasks), or `"future"` (the
+   * awaited Future itself was cancelled).
+   */
+  readonly kind: "task" | "callback" | "timeout" | "taskgroup" | "signal" | "shutdown" | "future";
+  /** The task that requested the cancellation, if one did. */
+  readonly requester?: { readonly name: string } | null;
+  /** For `"timeout"`: the deadline that expired, in loop time (ms). */
+  readonly deadline?: number;
+  /** For `"taskgroup"`: the child error that made the group abort. */
+  readonly error?: unknown;
+  /** A short human-readable account, used as the message when `cancel()` was given none. */
+  readonly description: string;
+}
+
+/**
+ * The operation was cancelled.
+ *
+ * Thrown into a task at the point where it waits when the task is cancelled. Catch it only to
+ * clean up, then rethrow it (see {@link isCancelledError}); a task that swallows it keeps
+ * running, exactly as in asyncio.
+ *
+ * `message` is the `msg` given to `cancel(msg)`; when none was given, asyncio-ts fills in who
+ * cancelled (see {@link CancelledError.origin}).
+ */
+export class CancelledError extends Error {
+  override readonly name: string = "CancelledError";
+  /** Who cancelled, when the runtime knows. */
+  readonly origin: CancellationOrigin | undefined;
+  /** The message given to `cancel(msg)`, or `undefined` when none was given. */
+  readonly cancelMessage: string | undefined;
+
+  constructor(message?: string, options?: { origin?: CancellationOrigin; cause?: unknown }) {
+    const text = message ?? options?.origin?.description ?? "";
+    super(text, options && "cause" in options ? { cause: options.cause } : undefined);
+    this.cancelMessage = message;
+    this.origin = options?.origin;
+  }
+}
+
+/**
+ * A deadline passed: raised by `timeout()`, `waitFor()`, `asCompleted()` and friends.
+ *
+ * Its `cause` is the `CancelledError` that the expired timeout turned into this error.
+ */
+export class TimeoutError extends Error {
+  override readonly name: string = "TimeoutError";
+}
+
+/** An operation is not allowed in the Future's or Task's current state (asyncio's `InvalidStateError`). */
+export class InvalidStateError extends Error {
+  override readonly name: string = "InvalidStateError";
+}
+
+/**
+ * A misuse of the runtime: waiting without a running loop, `run()` inside a running loop,
+ * setting a Task's result by hand, releasing an unlocked Lock. Named after Python's
+ * `RuntimeError`.
+ */
+export class RuntimeError extends Error {
+  override readonly name: string = "RuntimeError";
+}
+
+/**
+ * The program was interrupted (SIGINT / Ctrl-C). `run()` rejects with it after the main task has
+ * been cancelled and everything has cleaned up.
+ */
+export class KeyboardInterrupt extends Error {
+  override readonly name: string = "KeyboardInterrupt";
+  constructor(message = "interrupted (SIGINT)") {
+    super(message);
+  }
+}
+
+/**
+ * Several errors raised together, as Python's `ExceptionGroup`; a TaskGroup throws one with every
+ * child error that was not a cancellation.
+ *
+ * Constructed in Python's argument order, `new ExceptionGroup(message, errors)`. It extends the
+ * built-in `AggregateError`, so `.errors` works too; `.exceptions` and `.errors` are the same array.
+ */
+export class ExceptionGroup extends AggregateError {
+  override readonly name: string = "ExceptionGroup";
+  /** The message, without the sub-error count that `message` shows. */
+  readonly groupMessage: string;
+
+  constructor(message: string, errors: readonly unknown[]) {
+    if (typeof message !== "string") {
+      throw new TypeError(`Expected \`message\` to be a string, got ${describe(message)}`);
+    }
+    if (!Array.isArray(errors)) {
+      throw new TypeError(`Expected \`errors\` to be an array, got ${describe(errors)}`);
+    }
+    if (errors.length === 0) {
+      throw new RangeError("Expected `errors` to be a non-empty array, got an empty array");
+    }
+    const n = errors.length;
+    super([...errors], `${message} (${n} sub-exception${n === 1 ? "" : "s"})`);
+    this.groupMessage = message;
+  }
+
+  /** The grouped errors (the same array as `.errors`). */
+  get exceptions(): unknown[] {
+    return this.errors;
+  }
+
+  /**
+   * The errors that match `predicate`, kept in a group of the same message (nested groups are
+   * searched too), or `null` when none match. Python's `ExceptionGroup.subgroup`.
+   */
+  subgroup(predicate: (error: unknown) => boolean): ExceptionGroup | null {
+    return this.split(predicate)[0];
+  }
+
+  /**
+   * Splits the group into `[matching, rest]`, each a group or `null`. Python's `ExceptionGroup.split`.
+   */
+  split(predicate: (error: unknown) => boolean): [ExceptionGroup | null, ExceptionGroup | null] {
+    const yes: unknown[] = [];
+    const no: unknown[] = [];
+    for (const e of this.errors) {
+      if (e instanceof ExceptionGroup) {
+        const [a, b] = e.split(predicate);
+        if (a) yes.push(a);
+        if (b) no.push(b);
+      } else if (predicate(e)) {
+        yes.push(e);
+      } else {
+        no.push(e);
+      }
+    }
+    const make = (list: unknown[]) =>
+      list.length === 0 ? null : new ExceptionGroup(this.groupMessage, list);
+    return [make(yes), make(no)];
+  }
+}
+
+/** `getNowait()` on an empty queue. */
+export class QueueEmpty extends Error {
+  override readonly name: string = "QueueEmpty";
+}
+
+/** `putNowait()` on a full queue. */
+export class QueueFull extends Error {
+  override readonly name: string = "QueueFull";
+}
+
+/** A `put` or `get` on a queue that has been shut down (asyncio 3.13). */
+export class QueueShutDown extends Error {
+  override readonly name: string = "QueueShutDown";
+}
+
+/** A Barrier was aborted or reset while a task waited on it. */
+export class BrokenBarrierError extends RuntimeError {
+  override readonly name: string = "BrokenBarrierError";
+}
+
+/**
+ * The stream ended before the requested bytes arrived (asyncio's `IncompleteReadError`).
+ * `partial` holds the bytes read before the end; `expected` is the count asked for, or `null`
+ * when reading until a separator.
+ */
+export class IncompleteReadError extends Error {
+  override readonly name: string = "IncompleteReadError";
+  readonly partial: Uint8Array;
+  readonly expected: number | null;
+
+  constructor(partial: Uint8Array, expected: number | null) {
+    const want = expected === null ? "undefined" : String(expected);
+    super(`${partial.length} bytes read on a total of ${want} expected bytes`);
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/**
+ * A line or separator search exceeded the reader's `limit` (asyncio's `LimitOverrunError`).
+ * `consumed` is the number of bytes to consume to get past the problem.
+ */
+export class LimitOverrunError extends Error {
+  override readonly name: string = "LimitOverrunError";
+  readonly consumed: number;
+
+  constructor(message: string, consumed: number) {
+    super(message);
+    this.consumed = consumed;
+  }
+}
+
+/**
+ * Whether `error` is a cancellation: a {@link CancelledError}, or an `AbortError` whose cause or
+ * reason is one (what `fetch`, `fs/promises` and `timers/promises` throw when a task's signal
+ * aborts).
+ *
+ * Use it to rethrow cancellation that a broad `catch` caught by accident:
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await work();
+ * } catch (e) {
+ *   if (isCancelledError(e)) throw e; // never swallow cancellation
+ *   console.error("work failed", e);
+ * }
+ * ```
+ */
+export function isCancelledError(error: unknown): boolean {
+  if (error instanceof CancelledError) return true;
+  if (error !== null && typeof error === "object" && (error as Error).name === "AbortError") {
+    return (error as Error).cause instanceof CancelledError;
+  }
+  return false;
+}
+
+/**
+ * Rethrows `error` if it is a cancellation ({@link isCancelledError}); otherwise returns, so the
+ * caller can handle the real error.
+ */
+export function rethrowIfCancelled(error: unknown): void {
+  if (isCancelledError(error)) throw error;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return `\`${JSON.stringify(value)}\` (string)`;
+  if (Array.isArray(value)) return "an array";
+  return `\`${String(value)}\` (${value === null ? "null" : typeof value})`;
+}

@@ -1,0 +1,446 @@
+/**
+ * `Future`: a result that will exist later, and the one waiting mechanism of the runtime.
+ *
+ * States: pending → finished (with a result or an exception) or pending → cancelled; a done
+ * Future never changes again. As in asyncio, done callbacks are not called synchronously: each
+ * is scheduled on the loop when the Future completes, in the order they were added.
+ *
+ * A Future is a thenable, so `await fut` works. When a Task awaits it, V8 calls `then` in the
+ * task's async context; the Future registers itself as what the task waits on, so
+ * `task.cancel()` can cancel it (asyncio's `_fut_waiter`). The task is woken through the loop's
+ * ready queue, which is where a cancellation that arrived after completion is delivered instead
+ * of the result.
+ *
+ * Invariants:
+ * - A Future never rejects a native promise by itself: nothing becomes an unhandled rejection
+ *   unless a `then` chain the user built leaves an error unhandled.
+ * - Each waiter is woken exactly once.
+ *
+ * @module
+ */
+import { inspect } from "node:util";
+import {
+  type CancellationOrigin,
+  CancelledError,
+  InvalidStateError,
+  RuntimeError,
+} from "../exceptions.ts";
+import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { instrument } from "../internal/instrument.ts";
+import { checkFunction, checkOptionalString, checkOptions, typeError } from "../internal/validate.ts";
+import type { Waitable } from "../internal/waitable.ts";
+import { EventLoop, type ReadyEntry } from "../loop/event-loop.ts";
+
+/** The three states of a Future, shown in its inspect string. */
+export type FutureState = "pending" | "cancelled" | "finished";
+
+/** @internal */ export const PENDING = 0;
+/** @internal */ export const CANCELLED = 1;
+/** @internal */ export const FINISHED = 2;
+const STATE_NAMES: readonly FutureState[] = ["pending", "cancelled", "finished"];
+
+/** A done callback: called with the Future once it is done. */
+export type DoneCallback<T> = (future: Future<T>) => void;
+
+type Settle = ((value: unknown) => unknown) | null | undefined;
+
+/**
+ * One `then` registration. It is also what `then` returns: a lazy thenable that only builds a
+ * native promise if someone chains on it, because `await` never does (this keeps `await fut`
+ * down to one small object).
+ *
+ * @internal
+ */
+export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
+  readonly _future: Future<unknown>;
+  _task: TaskStore | null = null;
+  #onFulfilled: Settle;
+  #onRejected: Settle;
+  #promise: Promise<unknown> | null = null;
+  #resolve: ((v: unknown) => void) | null = null;
+  #reject: ((e: unknown) => void) | null = null;
+  #done = false;
+  #value: unknown;
+
+  constructor(future: Future<unknown>, onFulfilled: Settle, onRejected: Settle) {
+    this._future = future;
+    this.#onFulfilled = onFulfilled;
+    this.#onRejected = onRejected;
+  }
+
+  /** Wakes the awaiter: delivers the Future's outcome, or a pending cancellation instead. */
+  _run(): void {
+    const fut = this._future;
+    const task = this._task;
+    if (task !== null) {
+      task._removeWaiter(fut);
+      if (instrument.active) instrument.emit("woken", task, fut);
+      if (task._mustCancel) {
+        // gh-asyncio semantics: a cancel that arrived after the Future completed but before the
+        // task resumed is delivered at the resumption, replacing the outcome.
+        this.#settle(false, task._takeCancellation());
+        return;
+      }
+    }
+    if (fut._state === FINISHED) {
+      if (fut._hasException) {
+        fut._markRetrieved();
+        this.#settle(false, fut._exception);
+      } else this.#settle(true, fut._result);
+    } else this.#settle(false, fut._getCancelledError());
+  }
+
+  #settle(ok: boolean, value: unknown): void {
+    const handler = ok ? this.#onFulfilled : this.#onRejected;
+    this.#onFulfilled = this.#onRejected = null;
+    if (typeof handler === "function") {
+      try {
+        value = handler(value);
+        ok = true;
+      } catch (error) {
+        value = error;
+        ok = false;
+      }
+    }
+    if (this.#resolve !== null) {
+      if (ok) this.#resolve(value);
+      else this.#reject!(value);
+      this.#resolve = this.#reject = null;
+    } else if (!ok) {
+      // Nobody chained yet: reject a real promise so an unhandled error surfaces as natively.
+      this.#promise = Promise.reject(value);
+    } else {
+      this.#value = value;
+    }
+    this.#done = true;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a waiter is a thenable on purpose.
+  then<R1 = unknown, R2 = never>(
+    onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (this.#promise === null) {
+      if (this.#done) this.#promise = Promise.resolve(this.#value);
+      else {
+        this.#promise = new Promise((resolve, reject) => {
+          this.#resolve = resolve;
+          this.#reject = reject;
+        });
+      }
+    }
+    return this.#promise.then(onFulfilled, onRejected);
+  }
+}
+
+let microtaskQueue: ReadyEntry[] | null = null;
+
+function drainMicrotaskQueue(): void {
+  const queue = microtaskQueue!;
+  microtaskQueue = null;
+  for (const entry of queue) entry._run();
+}
+
+/** Runs `entry` on a microtask (for Futures with no loop, and awaits of done Futures). */
+function runSoonOnMicrotask(entry: ReadyEntry): void {
+  if (microtaskQueue === null) {
+    microtaskQueue = [entry];
+    queueMicrotask(drainMicrotaskQueue);
+  } else microtaskQueue.push(entry);
+}
+
+class CallbackEntry implements ReadyEntry {
+  readonly #callback: DoneCallback<unknown>;
+  readonly #future: Future<unknown>;
+  constructor(callback: DoneCallback<unknown>, future: Future<unknown>) {
+    this.#callback = callback;
+    this.#future = future;
+  }
+  _run(): void {
+    try {
+      this.#callback(this.#future);
+    } catch (error) {
+      const loop = this.#future._loop;
+      if (loop === null) throw error;
+      loop.callExceptionHandler({
+        message: `Exception in done callback ${this.#callback.name || "anonymous"}()`,
+        exception: error,
+        future: this.#future,
+      });
+    }
+  }
+}
+
+/** Options for `new Future()`. */
+export interface FutureOptions {
+  /** The loop that schedules this Future's callbacks. Default: the running loop, if any. */
+  loop?: EventLoop;
+}
+
+/**
+ * A result that will be available later: asyncio's `Future`, awaitable with `await`.
+ *
+ * Low-level: most code awaits Tasks and the functions of this library instead. A Future is useful
+ * to bridge a callback API into a task (`setResult` from the callback, `await` in the task).
+ *
+ * **Cancellation:** cancelling a task that awaits this Future cancels the Future (as asyncio
+ * does), and the task gets a `CancelledError` at its `await`. Use `shield()` to prevent that.
+ *
+ * **Differences from asyncio:** a Future is a thenable, so `then` exists (it returns a promise-like
+ * value), and it works without a loop, waking its awaiters on microtasks.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop } from "asyncio-ts";
+ * await run(async () => {
+ *   const fut = getRunningLoop().createFuture<string>();
+ *   setTimeout(() => fut.setResult("ready"), 10);
+ *   console.log(await fut); // "ready"
+ * });
+ * ```
+ */
+export class Future<T = unknown> implements PromiseLike<T>, Waitable {
+  /** @internal */ _state = PENDING;
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _hasException = false;
+  /** @internal */ _loop: EventLoop | null;
+  /** @internal */ _callbacks: Array<FutureWaiter | DoneCallback<T>> | null = null;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal */ _cancelOrigin: CancellationOrigin | undefined = undefined;
+  /** @internal */ _cancelledError: CancelledError | null = null;
+
+  constructor(options?: FutureOptions) {
+    if (options !== undefined) {
+      checkOptions("options", options);
+      if (options.loop !== undefined && !(options.loop instanceof EventLoop)) {
+        throw typeError("options.loop", "an EventLoop", options.loop);
+      }
+    }
+    this._loop = options?.loop ?? currentLoop();
+  }
+
+  /** The loop this Future belongs to. @throws {RuntimeError} if it has none and none runs. */
+  getLoop(): EventLoop {
+    const loop = this._loop ?? currentLoop();
+    if (loop === null) throw new RuntimeError(NO_LOOP_MESSAGE);
+    this._loop = loop;
+    return loop;
+  }
+
+  /** Whether the Future is done: it has a result, an exception, or was cancelled. */
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  /** Whether the Future was cancelled. */
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /**
+   * The result. Throws the exception if one was set, `CancelledError` if cancelled, and
+   * `InvalidStateError` if not done yet.
+   */
+  result(): T {
+    if (this._state === CANCELLED) throw this._getCancelledError();
+    if (this._state === PENDING) throw new InvalidStateError("Result is not set.");
+    if (this._hasException) {
+      this._markRetrieved();
+      throw this._exception;
+    }
+    return this._result as T;
+  }
+
+  /**
+   * The exception, or `null` if the Future finished with a result. Throws `CancelledError` if
+   * cancelled and `InvalidStateError` if not done yet.
+   */
+  exception(): unknown {
+    if (this._state === CANCELLED) throw this._getCancelledError();
+    if (this._state === PENDING) throw new InvalidStateError("Exception is not set.");
+    this._markRetrieved();
+    return this._hasException ? this._exception : null;
+  }
+
+  /** Marks the Future done with `value`. @throws {InvalidStateError} if already done. */
+  setResult(value: T): void {
+    if (this._state !== PENDING) {
+      throw new InvalidStateError(`invalid state: the Future is already ${this.state}`);
+    }
+    this._result = value;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+  }
+
+  /** Marks the Future done with `error`. @throws {InvalidStateError} if already done. */
+  setException(error: unknown): void {
+    if (this._state !== PENDING) {
+      throw new InvalidStateError(`invalid state: the Future is already ${this.state}`);
+    }
+    this._setExceptionUnchecked(error);
+  }
+
+  /** @internal */
+  _setExceptionUnchecked(error: unknown): void {
+    this._exception = error;
+    this._hasException = true;
+    this._state = FINISHED;
+    this._loop?._unretrieved.add(this as Future<unknown>);
+    this._scheduleCallbacks();
+  }
+
+  /**
+   * Cancels the Future and schedules its callbacks; awaiters get `CancelledError(msg)`.
+   * Returns false if it was already done.
+   */
+  cancel(msg?: string): boolean {
+    checkOptionalString("msg", msg);
+    return this._cancel(msg, undefined);
+  }
+
+  /** @internal */
+  _cancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {
+    if (this._state !== PENDING) return false;
+    this._state = CANCELLED;
+    this._cancelMessage = msg;
+    this._cancelOrigin = origin;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  /**
+   * Adds `callback(future)`, run on the loop once the Future is done (scheduled at once if it
+   * already is). Callbacks run in the order they were added.
+   */
+  addDoneCallback(callback: DoneCallback<T>): void {
+    checkFunction("callback", callback);
+    if (this._state !== PENDING) {
+      this._schedule(new CallbackEntry(callback as DoneCallback<unknown>, this as Future<unknown>));
+      return;
+    }
+    if (this._loop === null) this._loop = currentLoop();
+    if (this._callbacks === null) this._callbacks = [callback];
+    else this._callbacks.push(callback);
+  }
+
+  /** Removes every registration of `callback`; returns how many were removed. */
+  removeDoneCallback(callback: DoneCallback<T>): number {
+    checkFunction("callback", callback);
+    const cbs = this._callbacks;
+    if (cbs === null) return 0;
+    const kept = cbs.filter((cb) => cb !== callback);
+    const removed = cbs.length - kept.length;
+    this._callbacks = kept.length > 0 ? kept : null;
+    return removed;
+  }
+
+  /**
+   * Makes the Future awaitable. Inside a task this registers the wait, so cancelling the task
+   * cancels this Future.
+   */
+  // biome-ignore lint/suspicious/noThenProperty: Futures are thenables by design (SPEC).
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): PromiseLike<R1 | R2> {
+    const waiter = new FutureWaiter(this as Future<unknown>, onFulfilled as Settle, onRejected);
+    if (this._state !== PENDING) {
+      // asyncio does not suspend on a done Future; the nearest here is a microtask.
+      runSoonOnMicrotask(waiter);
+      return waiter as PromiseLike<R1 | R2>;
+    }
+    const store = als.getStore();
+    if (store !== undefined) {
+      if ("_isTask" in store) {
+        waiter._task = store;
+        if (this._loop === null) this._loop = store._loop;
+        store._addWaiter(this);
+        if (instrument.active) instrument.emit("waiting", store, this);
+        // As asyncio's Task.__step: a pending cancellation cancels what the task now awaits.
+        if (store._mustCancel && this._cancel(store._cancelMessage, store._cancelOrigin)) {
+          store._mustCancel = false;
+        }
+      } else if (this._loop === null) this._loop = store;
+    }
+    if (this._callbacks === null) this._callbacks = [waiter];
+    else this._callbacks.push(waiter);
+    return waiter as PromiseLike<R1 | R2>;
+  }
+
+  /** The state: `"pending"`, `"cancelled"` or `"finished"`. */
+  get state(): FutureState {
+    return STATE_NAMES[this._state];
+  }
+
+  /** @internal */
+  _describeWait(): string {
+    return this.toString();
+  }
+
+  /** @internal */
+  _markRetrieved(): void {
+    this._loop?._unretrieved.delete(this as Future<unknown>);
+  }
+
+  /** The CancelledError this (cancelled) Future raises. @internal */
+  _getCancelledError(): CancelledError {
+    if (this._cancelledError === null) {
+      this._cancelledError = new CancelledError(this._cancelMessage, {
+        origin: this._cancelOrigin,
+      });
+    }
+    return this._cancelledError;
+  }
+
+  /** @internal */
+  _scheduleCallbacks(): void {
+    const cbs = this._callbacks;
+    if (cbs === null) return;
+    this._callbacks = null;
+    for (let i = 0; i < cbs.length; i++) {
+      const cb = cbs[i];
+      this._schedule(
+        typeof cb === "function"
+          ? new CallbackEntry(cb as DoneCallback<unknown>, this as Future<unknown>)
+          : cb,
+      );
+    }
+  }
+
+  /** @internal */
+  _schedule(entry: ReadyEntry): void {
+    const loop = this._loop;
+    if (loop === null || loop.isClosed()) runSoonOnMicrotask(entry);
+    else loop._pushReady(entry);
+  }
+
+  /** @internal */
+  _describeOutcome(): string {
+    if (this._state === PENDING) return "pending";
+    if (this._state === CANCELLED) return "cancelled";
+    if (this._hasException) return `finished exception=${describeError(this._exception)}`;
+    return `finished result=${inspect(this._result, { depth: 0, breakLength: Number.POSITIVE_INFINITY })}`;
+  }
+
+  toString(): string {
+    return `<Future ${this._describeOutcome()}>`;
+  }
+
+  /** @internal */
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** Describes an error as `Name('message')`, asyncio's repr style. @internal */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}(${JSON.stringify(error.message)})`;
+  return inspect(error, { depth: 0 });
+}
+
+function currentLoop(): EventLoop | null {
+  const store = als.getStore();
+  if (store === undefined) return null;
+  return "_isTask" in store ? store._loop : store;
+}

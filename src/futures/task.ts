@@ -1,0 +1,437 @@
+/**
+ * `Task`: a function running concurrently on the loop, in its own async context, that can be
+ * cancelled and cleans up. asyncio's `Task`, on native async functions.
+ *
+ * How it works: the task's function runs inside `als.run(task, …)`, so the whole call tree sees
+ * the task as its store. Whatever the task waits on (a Future via `then`, a `sleep`) registers
+ * itself with `_addWaiter`; `cancel()` cancels those waits, which throws `CancelledError` at the
+ * `await`. When nothing is registered (the task runs, or awaits a plain promise), the request is
+ * kept in `_mustCancel` and delivered at the next wait, as asyncio's `_must_cancel`. The task's
+ * `AbortSignal` is created on first use and aborted on cancel, so signal-aware APIs stop too.
+ *
+ * Lifecycle: created → (started) → finished | cancelled. A lazily started task begins on a later
+ * loop iteration; with `eagerStart` its function runs synchronously up to its first wait.
+ *
+ * Invariants:
+ * - A pending task is in `loop._tasks` (the loop's strong reference) and leaves it when done.
+ * - `_mustCancel` implies a cancellation was requested (`cancelling() > 0`) and not delivered.
+ * - The task's signal is aborted iff `cancelling() > 0` when it is created or a cancel arrives;
+ *   `uncancel()` back to 0 gives the task a fresh signal.
+ *
+ * @module
+ */
+import { inspect } from "node:util";
+import {
+  type CancellationOrigin,
+  CancelledError,
+  isCancelledError,
+  RuntimeError,
+} from "../exceptions.ts";
+import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { instrument } from "../internal/instrument.ts";
+import { registry } from "../internal/registry.ts";
+import {
+  checkFunction,
+  checkOptionalString,
+  checkOptions,
+  typeError,
+} from "../internal/validate.ts";
+import type { Waitable } from "../internal/waitable.ts";
+import { EventLoop, type ReadyEntry } from "../loop/event-loop.ts";
+import { CANCELLED, FINISHED, Future, PENDING, describeError } from "./future.ts";
+
+/** Options for `createTask`. */
+export interface TaskOptions {
+  /** The task's name (default `Task-N`). */
+  name?: string;
+  /**
+   * Run the function synchronously, inside `createTask`, up to its first wait (asyncio 3.12
+   * eager tasks). Default: false, the task starts on a later loop iteration.
+   */
+  eagerStart?: boolean;
+}
+
+let taskCounter = 0;
+
+// Lazy start without closures: the gate promise is created inside `als.run(task, …)` in the
+// creator's async context, so the task inherits the creator's AsyncLocalStorage values (as
+// asyncio copies the contextvars) and sees itself as the current task.
+let gateTask: Task<unknown> | null = null;
+function gateExecutor(resolve: () => void): void {
+  gateTask!._open = resolve;
+}
+function makeGate(): void {
+  new Promise<void>(gateExecutor).then(startInContext);
+}
+function startInContext(): void {
+  void runTask(als.getStore() as Task<unknown>);
+}
+
+async function runTask(task: Task<unknown>): Promise<void> {
+  if (task._mustCancel) {
+    // Cancelled before it started: the function never runs, as in asyncio.
+    task._finish(false, task._takeCancellation());
+    return;
+  }
+  task._started = true;
+  if (instrument.active) instrument.emit("started", task);
+  const fn = task._fn!;
+  let value: unknown;
+  try {
+    value = await fn();
+  } catch (error) {
+    task._finish(false, error);
+    return;
+  }
+  task._finish(true, value);
+}
+
+function originOfCancel(): CancellationOrigin {
+  const store = als.getStore();
+  if (store !== undefined && "_isTask" in store) {
+    const requester = store as unknown as Task<unknown>;
+    return { kind: "task", requester, description: `cancelled by task '${requester.name}'` };
+  }
+  return { kind: "callback", requester: null, description: "cancelled from outside any task" };
+}
+
+/**
+ * A function running concurrently on the event loop: asyncio's `Task`. Create one with
+ * {@link createTask}; await it for its result.
+ *
+ * **Cancellation:** `task.cancel()` throws `CancelledError` into the task where it waits, and
+ * aborts `task.signal`. The task may clean up (`finally`) and should let the error propagate;
+ * it then ends cancelled. Awaiting a task from another task and cancelling the awaiter cancels
+ * the awaited task too (use `shield()` to prevent that).
+ *
+ * **Differences from asyncio:** durations in ms; the task also has an `AbortSignal`
+ * (`task.signal`). A task that never waits completes on the next microtask turn even with
+ * `eagerStart`, because JavaScript cannot observe an async function's completion synchronously.
+ *
+ * @example
+ * ```ts
+ * import { run, createTask, sleep, CancelledError } from "asyncio-ts";
+ * await run(async () => {
+ *   const task = createTask(async () => {
+ *     try {
+ *       await sleep(10_000);
+ *     } finally {
+ *       console.log("cleaned up");
+ *     }
+ *   }, { name: "worker" });
+ *   await sleep(10);
+ *   task.cancel();
+ *   try {
+ *     await task;
+ *   } catch (e) {
+ *     console.log(e instanceof CancelledError); // true
+ *   }
+ * });
+ * ```
+ */
+export class Task<T = unknown> extends Future<T> implements TaskStore, ReadyEntry, Waitable {
+  declare readonly _isTask: true;
+  declare _loop: EventLoop;
+  /** @internal */ _fn: (() => T | PromiseLike<T>) | null;
+  /** @internal */ readonly _id: number;
+  /** @internal */ _name: string | null = null;
+  /** @internal */ _started = false;
+  /** @internal */ _mustCancel = false;
+  /** @internal */ _numCancelsRequested = 0;
+  /** @internal */ _waiter: Waitable | null = null;
+  /** @internal */ _extraWaiters: Set<Waitable> | null = null;
+  /** @internal */ _controller: AbortController | null = null;
+  /** @internal */ _open: (() => void) | null = null;
+  /** @internal */ _creationStack: string | undefined = undefined;
+  /** @internal */ _waitStack: string | undefined = undefined;
+
+  /**
+   * Prefer {@link createTask}. Creates a task running `fn` on `options.loop` or the running loop.
+   * @throws {TypeError} if `fn` is not a function. @throws {RuntimeError} without a loop.
+   */
+  constructor(fn: () => T | PromiseLike<T>, options?: TaskOptions & { loop?: EventLoop }) {
+    checkTaskArgs(fn, options);
+    let loop = options?.loop;
+    if (loop === undefined) {
+      const store = als.getStore();
+      if (store === undefined) throw new RuntimeError(NO_LOOP_MESSAGE);
+      loop = "_isTask" in store ? store._loop : store;
+    } else if (!(loop instanceof EventLoop)) {
+      throw typeError("options.loop", "an EventLoop", loop);
+    }
+    if (loop.isClosed()) throw new RuntimeError("Event loop is closed");
+    super({ loop });
+    this._fn = fn;
+    this._id = ++taskCounter;
+    if (options?.name !== undefined) this._name = options.name;
+    loop._tasks.add(this as Task<unknown>);
+    if (loop.getDebug()) this._creationStack = new Error().stack;
+    if (instrument.active) instrument.emit("created", this);
+    if (options?.eagerStart === true) {
+      als.run(this as Task<unknown>, runTask, this as Task<unknown>);
+    } else {
+      gateTask = this as Task<unknown>;
+      als.run(this as Task<unknown>, makeGate);
+      gateTask = null;
+      loop._pushReady(this);
+    }
+  }
+
+  /** The task's name; `Task-N` unless given. Settable. */
+  get name(): string {
+    if (this._name === null) this._name = `Task-${this._id}`;
+    return this._name;
+  }
+
+  set name(value: string) {
+    if (typeof value !== "string") throw typeError("name", "a string", value);
+    this._name = value;
+  }
+
+  /** asyncio's `get_name()`. */
+  getName(): string {
+    return this.name;
+  }
+
+  /** asyncio's `set_name()`. */
+  setName(value: string): void {
+    this.name = value;
+  }
+
+  /** The loop running this task. */
+  override getLoop(): EventLoop {
+    return this._loop;
+  }
+
+  /**
+   * An `AbortSignal` aborted when this task is asked to cancel (reason: the `CancelledError`).
+   * Pass it to `fetch`, `fs/promises`, `timers/promises`, `events.once`, `child_process`… so
+   * that they stop too; an `AbortError` caused by it counts as a cancellation.
+   */
+  get signal(): AbortSignal {
+    let controller = this._controller;
+    if (controller === null) {
+      controller = this._controller = new AbortController();
+      if (this._numCancelsRequested > 0) controller.abort(this._makeCancelledError());
+    }
+    return controller.signal;
+  }
+
+  /**
+   * Requests cancellation: throws `CancelledError(msg)` into the task where it waits (or at its
+   * next wait), and aborts its signal. Returns false if the task is already done. Each call
+   * counts one request (see {@link cancelling}).
+   */
+  override cancel(msg?: string): boolean {
+    checkOptionalString("msg", msg);
+    return this._requestCancel(msg, originOfCancel());
+  }
+
+  /** @internal */
+  override _cancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {
+    return this._requestCancel(msg, origin ?? originOfCancel());
+  }
+
+  /** Cancellation with a known origin; used by timeouts and task groups. @internal */
+  _requestCancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {
+    if (this._state !== PENDING) return false;
+    this._numCancelsRequested++;
+    this._cancelMessage = msg;
+    this._cancelOrigin = origin;
+    if (instrument.active) instrument.emit("cancel-requested", this, origin);
+    const controller = this._controller;
+    if (controller !== null && !controller.signal.aborted) {
+      controller.abort(this._makeCancelledError());
+    }
+    let delivered = false;
+    const waiter = this._waiter;
+    if (waiter !== null) delivered = waiter._cancel(msg, origin);
+    const extra = this._extraWaiters;
+    if (extra !== null && extra.size > 0) {
+      for (const w of [...extra]) if (w._cancel(msg, origin)) delivered = true;
+    }
+    if (!delivered) this._mustCancel = true;
+    return true;
+  }
+
+  /** How many cancellation requests are pending (asyncio 3.11 `cancelling()`). */
+  cancelling(): number {
+    return this._numCancelsRequested;
+  }
+
+  /**
+   * Withdraws one cancellation request; returns the remaining count. At 0 a request not yet
+   * delivered is dropped and the task gets a fresh, un-aborted signal. Used by `timeout()` and
+   * TaskGroup to tell their own cancellations from outside ones.
+   */
+  uncancel(): number {
+    if (this._numCancelsRequested > 0) {
+      this._numCancelsRequested--;
+      if (this._numCancelsRequested === 0) {
+        this._mustCancel = false;
+        if (this._controller?.signal.aborted) this._controller = null;
+      }
+    }
+    return this._numCancelsRequested;
+  }
+
+  /** Not allowed on a Task. @throws {RuntimeError} */
+  override setResult(_value: T): never {
+    throw new RuntimeError("Task does not support setResult(); return a value from its function");
+  }
+
+  /** Not allowed on a Task. @throws {RuntimeError} */
+  override setException(_error: unknown): never {
+    throw new RuntimeError("Task does not support setException(); throw from its function");
+  }
+
+  /**
+   * Where the task is waiting: a line per thing it waits on, then (in debug mode) the stack
+   * captured when the wait began. Empty when the task is not waiting on a Future or sleep.
+   */
+  getStack(): string[] {
+    const lines: string[] = [];
+    if (this._waiter !== null) lines.push(`waiting on ${this._waiter._describeWait()}`);
+    if (this._extraWaiters !== null) {
+      for (const w of this._extraWaiters) lines.push(`waiting on ${w._describeWait()}`);
+    }
+    if (lines.length > 0 && this._waitStack !== undefined) {
+      for (const line of this._waitStack.split("\n").slice(1)) lines.push(line.trim());
+    }
+    return lines;
+  }
+
+  /** The stack where the task was created (debug mode only). */
+  getCreationStack(): string | undefined {
+    return this._creationStack;
+  }
+
+  // ---- TaskStore: used by what the task waits on ----
+
+  /** @internal */
+  _addWaiter(waitable: Waitable): void {
+    if (this._waiter === null) this._waiter = waitable;
+    else {
+      if (this._extraWaiters === null) this._extraWaiters = new Set();
+      this._extraWaiters.add(waitable);
+    }
+    if (this._loop.getDebug()) this._waitStack = new Error().stack;
+  }
+
+  /** @internal */
+  _removeWaiter(waitable: Waitable): void {
+    if (this._waiter === waitable) this._waiter = null;
+    else if (this._extraWaiters !== null) this._extraWaiters.delete(waitable);
+  }
+
+  /** @internal */
+  _takeCancellation(): CancelledError {
+    this._mustCancel = false;
+    return this._makeCancelledError();
+  }
+
+  /** @internal */
+  _makeCancelledError(): CancelledError {
+    return new CancelledError(this._cancelMessage, { origin: this._cancelOrigin });
+  }
+
+  /** Ready-queue entry: starts a lazily started task. @internal */
+  _run(): void {
+    const open = this._open;
+    if (open !== null) {
+      this._open = null;
+      open();
+    }
+  }
+
+  /** The task's function returned (`ok`) or threw. @internal */
+  _finish(ok: boolean, value: unknown): void {
+    if (this._state !== PENDING) return;
+    this._fn = null;
+    if (ok) {
+      if (this._mustCancel) this.#setCancelled(this._takeCancellation());
+      else {
+        this._result = value as T;
+        this._state = FINISHED;
+      }
+    } else if (isCancelledError(value)) {
+      this.#setCancelled(
+        value instanceof CancelledError
+          ? value
+          : new CancelledError(this._cancelMessage, { origin: this._cancelOrigin, cause: value }),
+      );
+    } else {
+      this._exception = value;
+      this._hasException = true;
+      this._state = FINISHED;
+      this._loop._unretrieved.add(this as Task<unknown>);
+    }
+    this._mustCancel = false;
+    this._waiter = null;
+    this._extraWaiters = null;
+    this._loop._tasks.delete(this as Task<unknown>);
+    if (instrument.active) instrument.emit("done", this);
+    this._scheduleCallbacks();
+  }
+
+  #stateName(): string {
+    return this._state === PENDING ? "pending" : this._state === CANCELLED ? "cancelled" : "finished";
+  }
+
+  /** @internal */
+  override _describeWait(): string {
+    return `<Task ${this.#stateName()} name='${this.name}'>`;
+  }
+
+  override toString(): string {
+    let text = `<Task ${this.#stateName()} name='${this.name}'`;
+    if (this._state === PENDING) {
+      if (this._mustCancel) text += " cancelling";
+      if (this._waiter !== null) text += ` waiting on ${this._waiter._describeWait()}`;
+    } else if (this._state === FINISHED) {
+      text += this._hasException
+        ? ` exception=${describeError(this._exception)}`
+        : ` result=${inspect(this._result, { depth: 0, breakLength: Number.POSITIVE_INFINITY })}`;
+    }
+    return `${text}>`;
+  }
+
+  #setCancelled(error: CancelledError): void {
+    this._state = CANCELLED;
+    this._cancelledError = error;
+    this._cancelMessage = error.cancelMessage;
+    this._cancelOrigin = error.origin;
+  }
+}
+
+Object.defineProperty(Task.prototype, "_isTask", { value: true });
+
+function checkTaskArgs(fn: unknown, options: unknown): void {
+  if (typeof fn !== "function") {
+    if (fn !== null && typeof fn === "object" && typeof (fn as PromiseLike<unknown>).then === "function") {
+      throw new TypeError(
+        "Expected `fn` to be a function, got a promise: a promise is already running and cannot " +
+          "be made a task; pass the function instead, e.g. createTask(() => work()) rather than " +
+          "createTask(work())",
+      );
+    }
+    checkFunction("fn", fn);
+  }
+  checkOptions("options", options);
+  if (options !== undefined) {
+    const o = options as TaskOptions;
+    checkOptionalString("options.name", o.name);
+    if (o.eagerStart !== undefined && typeof o.eagerStart !== "boolean") {
+      throw typeError("options.eagerStart", "a boolean", o.eagerStart);
+    }
+  }
+}
+
+registry.createTask = <T>(
+  loop: EventLoop,
+  fn: () => T | PromiseLike<T>,
+  options?: TaskOptions,
+): Task<T> => {
+  return new Task(fn, options === undefined ? { loop } : { ...options, loop });
+};
+registry.createFuture = <T>(loop: EventLoop): Future<T> => new Future<T>({ loop });

@@ -1,0 +1,22 @@
+/**
+ * Late binding between layers. The loop layer must not import the futures layer (SPEC's layering),
+ * yet `loop.createFuture()` and `loop.createTask()` are asyncio's API; the futures layer fills
+ * these slots when it is loaded (the package entry point always loads it).
+ */
+import type { Future } from "../futures/future.ts";
+import type { Task, TaskOptions } from "../futures/task.ts";
+import type { EventLoop } from "../loop/event-loop.ts";
+
+interface Registry {
+  createFuture<T>(loop: EventLoop): Future<T>;
+  createTask<T>(loop: EventLoop, fn: () => T | PromiseLike<T>, options?: TaskOptions): Task<T>;
+}
+
+function notLoaded(): never {
+  throw new Error("asyncio-ts: the futures layer is not loaded; import from the package entry");
+}
+
+export const registry: Registry = {
+  createFuture: notLoaded,
+  createTask: notLoaded,
+};

@@ -1,0 +1,473 @@
+/**
+ * The event loop: a FIFO ready queue of callbacks and a heap of timers, driven by one host
+ * `setImmediate` (when callbacks are ready) or one host `setTimeout` (for the earliest deadline).
+ *
+ * One iteration, as asyncio's `_run_once`: move the timers that are due to the ready queue, run
+ * the callbacks that were ready when the iteration began (callbacks they schedule wait for the
+ * next iteration), then give the host a turn for I/O. A task looping on `sleep(0)` therefore
+ * never starves sockets or timers.
+ *
+ * Invariants:
+ * - At most one host immediate and one host timer are pending per loop, and none once the loop
+ *   is stopped or closed, so a finished `run()` leaves nothing that keeps the process alive.
+ * - Entries scheduled for the same iteration run in the order they were scheduled; timers with
+ *   equal deadlines run in the order they were created.
+ * - Under a virtual clock, time only moves when no callback is ready and the host has had a full
+ *   turn without progress; it then jumps straight to the earliest deadline.
+ *
+ * @module
+ */
+import { inspect } from "node:util";
+import type { Future } from "../futures/future.ts";
+import type { Task, TaskOptions } from "../futures/task.ts";
+import { als } from "../internal/context.ts";
+import { registry } from "../internal/registry.ts";
+import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
+import { RuntimeError } from "../exceptions.ts";
+import { type Clock, RealClock, VirtualClock } from "./clock.ts";
+import { Handle, type HandleOwner, TimerHandle } from "./handles.ts";
+import { type TimerEntry, TimerHeap } from "./timer-heap.ts";
+
+/** Something the loop can run from its ready queue. @internal */
+export interface ReadyEntry {
+  _run(): void;
+}
+
+/**
+ * What the exception handler receives, as asyncio's context dict: always a `message`, and where
+ * relevant the `exception`, the `task`, the `future` or the `handle` involved.
+ */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  task?: Task<unknown>;
+  future?: Future<unknown>;
+  handle?: Handle;
+  [key: string]: unknown;
+}
+
+/** Called as `handler(loop, context)`, asyncio's signature. */
+export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
+
+/** Options for a new {@link EventLoop}. */
+export interface EventLoopOptions {
+  /** `"real"` (default), `"virtual"`, or a {@link Clock} object. */
+  clock?: "real" | "virtual" | Clock;
+  /** Debug mode (see {@link EventLoop.setDebug}). Default: false. */
+  debug?: boolean;
+}
+
+/** An executor the loop shuts down when it closes. @internal */
+export interface ClosableExecutor {
+  shutdown(): Promise<void>;
+}
+
+/** Host turns without progress before virtual time jumps. */
+const IDLE_TURNS = 2;
+
+/**
+ * The event loop of one `run()` (or one {@link Runner}).
+ *
+ * You rarely build one yourself: `run(main)` creates it and `getRunningLoop()` returns it. It
+ * schedules callbacks (`callSoon`, `callLater`, `callAt`), owns the clock (`time()`), the set of
+ * live tasks, the exception handler and the debug flag.
+ *
+ * **Differences from asyncio:** times are in milliseconds; the loop is driven by Node's own event
+ * loop, so there is no `run_forever`/`run_until_complete` (use `run()` or `Runner`).
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const loop = getRunningLoop();
+ *   loop.callLater(500, (who: string) => console.log(`hello ${who}`), "world");
+ *   await sleep(600);
+ * });
+ * ```
+ */
+export class EventLoop implements HandleOwner {
+  readonly #clock: Clock;
+  readonly #virtual: boolean;
+  #ready: ReadyEntry[] = [];
+  #spare: ReadyEntry[] = [];
+  readonly #timers = new TimerHeap();
+  #immediate: NodeJS.Immediate | null = null;
+  #hostTimer: NodeJS.Timeout | null = null;
+  #hostTimerWhen = Number.POSITIVE_INFINITY;
+  #idleTurns = 0;
+  #running = false;
+  #closed = false;
+  #debug = false;
+  #handler: ExceptionHandler | null = null;
+
+  /** In debug mode, callbacks slower than this (ms) are reported. asyncio's `slow_callback_duration`. */
+  slowCallbackDuration = 100;
+
+  /** Every task of this loop that is not done: the loop's strong references. @internal */
+  readonly _tasks: Set<Task<unknown>> = new Set();
+  /** Failed futures whose error nobody retrieved yet. @internal */
+  readonly _unretrieved: Set<Future<unknown>> = new Set();
+  /** The executor `runInExecutor(null, …)` uses, once created. @internal */
+  _defaultExecutor: ClosableExecutor | null = null;
+
+  constructor(options: EventLoopOptions = {}) {
+    checkOptions("options", options);
+    const clock = options.clock ?? "real";
+    if (clock === "real") this.#clock = new RealClock();
+    else if (clock === "virtual") this.#clock = new VirtualClock();
+    else if (clock !== null && typeof clock === "object" && typeof clock.now === "function") {
+      this.#clock = clock;
+    } else {
+      throw typeError("options.clock", '"real", "virtual" or a Clock object', clock);
+    }
+    this.#virtual = typeof this.#clock.advanceTo === "function";
+    if (options.debug !== undefined) this.setDebug(options.debug);
+  }
+
+  /** The loop's current time in milliseconds, from its monotonic (or virtual) clock. */
+  time(): number {
+    return this.#clock.now();
+  }
+
+  /** Whether the loop runs on virtual time. */
+  get virtualTime(): boolean {
+    return this.#virtual;
+  }
+
+  /**
+   * Schedules `callback(...args)` to run on the next loop iteration, after the callbacks already
+   * scheduled. A callback that throws is reported to the exception handler; the loop goes on.
+   */
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    checkFunction("callback", callback);
+    this.#checkOpen();
+    const handle = new Handle(callback as (...a: never[]) => unknown, args, this);
+    this._pushReady(handle);
+    return handle;
+  }
+
+  /**
+   * Schedules `callback(...args)` to run after `delay` milliseconds. A negative delay keeps its
+   * past deadline (it fires in deadline order, as in asyncio); `Infinity` never fires.
+   */
+  callLater<A extends unknown[]>(
+    delay: number,
+    callback: (...args: A) => unknown,
+    ...args: A
+  ): TimerHandle {
+    checkDelay("delay", delay);
+    checkFunction("callback", callback);
+    return this.#scheduleAt(this.#clock.now() + delay, callback, args);
+  }
+
+  /** Schedules `callback(...args)` at loop time `when` (ms, as returned by {@link time}). */
+  callAt<A extends unknown[]>(
+    when: number,
+    callback: (...args: A) => unknown,
+    ...args: A
+  ): TimerHandle {
+    checkDelay("when", when);
+    checkFunction("callback", callback);
+    return this.#scheduleAt(when, callback, args);
+  }
+
+  #scheduleAt(when: number, callback: unknown, args: unknown[]): TimerHandle {
+    this.#checkOpen();
+    const handle = new TimerHandle(when, callback as (...a: never[]) => unknown, args, this);
+    this._pushTimer(handle);
+    return handle;
+  }
+
+  /** Creates a pending Future bound to this loop. */
+  createFuture<T = unknown>(): Future<T> {
+    return registry.createFuture<T>(this);
+  }
+
+  /**
+   * Creates a Task running `fn` on this loop (see the top-level `createTask`, which uses the
+   * running loop).
+   */
+  createTask<T>(fn: () => T | PromiseLike<T>, options?: TaskOptions): Task<T> {
+    return registry.createTask(this, fn, options);
+  }
+
+  /**
+   * Sets the function called for errors nobody else handles (a callback that threw, a task error
+   * never retrieved, an error during shutdown); `null` restores the default, which logs to
+   * `console.error`.
+   */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw typeError("handler", "a function or null", handler);
+    }
+    this.#handler = handler;
+  }
+
+  /** The current exception handler, or `null` for the default one. */
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.#handler;
+  }
+
+  /**
+   * Passes `context` to the exception handler. If the handler itself throws, both errors are
+   * logged by the default handler.
+   */
+  callExceptionHandler(context: ExceptionContext): void {
+    if (context === null || typeof context !== "object" || typeof context.message !== "string") {
+      throw typeError("context", "an object with a string `message`", context);
+    }
+    const handler = this.#handler;
+    if (handler === null) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (error) {
+      this.defaultExceptionHandler({
+        message: "Unhandled error in exception handler",
+        exception: error,
+        context,
+      });
+    }
+  }
+
+  /** The default handler: logs the message, the error's stack and the other context fields. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || "Unhandled error in event loop"];
+    for (const [key, value] of Object.entries(context)) {
+      if (key === "message" || key === "exception") continue;
+      lines.push(`${key}: ${inspect(value, { depth: 1 })}`);
+    }
+    if ("exception" in context) {
+      const e = context.exception;
+      lines.push(e instanceof Error && e.stack ? e.stack : inspect(e));
+    }
+    console.error(lines.join("\n"));
+  }
+
+  /** Whether debug mode is on. */
+  getDebug(): boolean {
+    return this.#debug;
+  }
+
+  /**
+   * Turns debug mode on or off. In debug mode the loop reports callbacks slower than
+   * {@link slowCallbackDuration} and tasks record where they were created and where they wait
+   * (see `Task.getStack()`).
+   */
+  setDebug(enabled: boolean): void {
+    if (typeof enabled !== "boolean") throw typeError("enabled", "a boolean", enabled);
+    this.#debug = enabled;
+  }
+
+  /** Whether the loop is running (inside `run()` or `Runner.run()`). */
+  isRunning(): boolean {
+    return this.#running;
+  }
+
+  /** Whether the loop has been closed. */
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes the loop: drops pending callbacks and timers. It must not be running. `run()` and
+   * `Runner` close their loop themselves.
+   */
+  close(): void {
+    if (this.#running) throw new RuntimeError("Cannot close a running event loop");
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ready = [];
+    this.#spare = [];
+    this.#timers.clear();
+    this.#cancelHostWork();
+  }
+
+  // ---- internal scheduling API used by futures, tasks and timers ----
+
+  /** Appends an entry to the ready queue. @internal */
+  _pushReady(entry: ReadyEntry): void {
+    this.#ready.push(entry);
+    if (this.#immediate === null && this.#running) {
+      this.#immediate = setImmediate(this.#onImmediate);
+    }
+  }
+
+  /** Inserts a timer entry. @internal */
+  _pushTimer(entry: TimerEntry): void {
+    this.#timers.push(entry);
+    if (this.#running && this.#immediate === null && entry._when < this.#hostTimerWhen) {
+      this.#armHostTimer();
+    }
+  }
+
+  /** A timer entry still in the heap was cancelled. @internal */
+  _timerCancelled(_entry?: TimerEntry): void {
+    this.#timers.noteCancelled();
+  }
+
+  /** @internal */
+  _reportCallbackError(handle: Handle, error: unknown): void {
+    this.callExceptionHandler({
+      message: `Exception in callback ${handle._describe()}`,
+      exception: error,
+      handle,
+    });
+  }
+
+  /** Marks the loop running and schedules pending work. @internal */
+  _start(): void {
+    this.#checkOpen();
+    if (this.#running) throw new RuntimeError("This event loop is already running");
+    this.#running = true;
+    this.#scheduleNext();
+  }
+
+  /** Stops processing; pending work waits for the next `_start`. @internal */
+  _stop(): void {
+    this.#running = false;
+    this.#cancelHostWork();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new RuntimeError("Event loop is closed");
+  }
+
+  #cancelHostWork(): void {
+    if (this.#immediate !== null) {
+      clearImmediate(this.#immediate);
+      this.#immediate = null;
+    }
+    if (this.#hostTimer !== null) {
+      clearTimeout(this.#hostTimer);
+      this.#hostTimer = null;
+      this.#hostTimerWhen = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  readonly #onImmediate = (): void => {
+    this.#immediate = null;
+    this.#turn();
+  };
+
+  readonly #onHostTimer = (): void => {
+    this.#hostTimer = null;
+    this.#hostTimerWhen = Number.POSITIVE_INFINITY;
+    if (this.#immediate === null) this.#turn();
+  };
+
+  #turn(): void {
+    if (!this.#running) return;
+    if (this.#virtual && this.#ready.length === 0) {
+      const top = this.#timers.peek();
+      if (top !== undefined && top._when > this.#clock.now()) {
+        if (top._when === Number.POSITIVE_INFINITY) return;
+        // Nothing is ready: let the host run I/O for a few turns before jumping in time.
+        if (++this.#idleTurns < IDLE_TURNS) {
+          this.#immediate = setImmediate(this.#onImmediate);
+          return;
+        }
+        this.#idleTurns = 0;
+        this.#clock.advanceTo!(top._when);
+      }
+    }
+    als.run(this, this.#iterate);
+  }
+
+  readonly #iterate = (): void => {
+    const timers = this.#timers;
+    if (timers.size > 0) {
+      const now = this.#clock.now();
+      let due = timers.popDue(now);
+      while (due !== undefined) {
+        this.#ready.push(due);
+        due = timers.popDue(now);
+      }
+    }
+    const batch = this.#ready;
+    const n = batch.length;
+    if (n > 0) {
+      this.#idleTurns = 0;
+      this.#ready = this.#spare;
+      if (this.#debug) this.#runBatchDebug(batch);
+      else {
+        for (let i = 0; i < n; i++) {
+          try {
+            batch[i]._run();
+          } catch (error) {
+            this.#reportEntryError(batch[i], error);
+          }
+        }
+      }
+      batch.length = 0;
+      this.#spare = batch;
+    }
+    this.#scheduleNext();
+  };
+
+  #runBatchDebug(batch: ReadyEntry[]): void {
+    const slow = this.slowCallbackDuration;
+    for (let i = 0; i < batch.length; i++) {
+      const t0 = performance.now();
+      try {
+        batch[i]._run();
+      } catch (error) {
+        this.#reportEntryError(batch[i], error);
+      }
+      const took = performance.now() - t0;
+      if (took >= slow) {
+        console.warn(`asyncio-ts: executing ${inspect(batch[i])} took ${took.toFixed(1)} ms`);
+      }
+    }
+  }
+
+  #reportEntryError(entry: ReadyEntry, error: unknown): void {
+    if (entry instanceof Handle) this._reportCallbackError(entry, error);
+    else this.callExceptionHandler({ message: "Exception in event loop step", exception: error });
+  }
+
+  #scheduleNext(): void {
+    if (!this.#running) return;
+    if (this.#ready.length > 0) {
+      if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+      return;
+    }
+    this.#armHostTimer();
+  }
+
+  #armHostTimer(): void {
+    const top = this.#timers.peek();
+    if (top === undefined) {
+      if (this.#hostTimer !== null) {
+        clearTimeout(this.#hostTimer);
+        this.#hostTimer = null;
+        this.#hostTimerWhen = Number.POSITIVE_INFINITY;
+      }
+      return;
+    }
+    // A timer at Infinity never fires: nothing to wait for, in real or virtual time.
+    if (top._when === Number.POSITIVE_INFINITY) return;
+    const delay = top._when - this.#clock.now();
+    if (this.#virtual || delay <= 0) {
+      if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+      return;
+    }
+    if (this.#hostTimer !== null) {
+      if (this.#hostTimerWhen <= top._when) return;
+      clearTimeout(this.#hostTimer);
+    }
+    this.#hostTimerWhen = top._when;
+    this.#hostTimer = setTimeout(this.#onHostTimer, Math.ceil(delay));
+  }
+
+  toString(): string {
+    const state = this.#closed ? "closed" : this.#running ? "running" : "idle";
+    return `<EventLoop ${state} debug=${this.#debug} tasks=${this._tasks.size}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `Handle` and `TimerHandle`: what `callSoon`, `callLater` and `callAt` return, as in asyncio.
+ *
+ * States: scheduled → ran, or scheduled → cancelled. `cancel()` on a handle that already ran is
+ * harmless. A callback that throws is reported to the loop's exception handler.
+ */
+import { inspect } from "node:util";
+import type { TimerEntry } from "./timer-heap.ts";
+
+/** What the loop needs from a handle's owner. @internal */
+export interface HandleOwner {
+  _timerCancelled(handle: TimerHandle): void;
+  _reportCallbackError(handle: Handle, error: unknown): void;
+}
+
+type Callback = (...args: never[]) => unknown;
+
+/** A callback scheduled by `callSoon`. */
+export class Handle {
+  /** @internal */ _callback: Callback | null;
+  /** @internal */ _args: unknown[];
+  /** @internal */ _cancelled = false;
+  /** @internal */ readonly _owner: HandleOwner;
+
+  /** @internal */
+  constructor(callback: Callback, args: unknown[], owner: HandleOwner) {
+    this._callback = callback;
+    this._args = args;
+    this._owner = owner;
+  }
+
+  /** Cancels the callback; it will not run. Does nothing if it already ran. */
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    this._callback = null;
+    this._args = [];
+  }
+
+  /** Whether `cancel()` was called. */
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** @internal */
+  _run(): void {
+    const cb = this._callback;
+    if (cb === null) return;
+    try {
+      (cb as (...a: unknown[]) => unknown)(...this._args);
+    } catch (error) {
+      this._owner._reportCallbackError(this, error);
+    }
+  }
+
+  /** @internal */
+  _describe(): string {
+    const name = this._callback?.name || "anonymous";
+    return this._cancelled ? "cancelled" : `${name}()`;
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} ${this._describe()}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** A callback scheduled at a deadline by `callLater` or `callAt`. */
+export class TimerHandle extends Handle implements TimerEntry {
+  /** @internal */ _when: number;
+  /** @internal */ _seq = -1;
+
+  /** @internal */
+  constructor(when: number, callback: Callback, args: unknown[], owner: HandleOwner) {
+    super(callback, args, owner);
+    this._when = when;
+  }
+
+  /** The deadline, in loop time (milliseconds). */
+  when(): number {
+    return this._when;
+  }
+
+  override cancel(): void {
+    if (this._cancelled) return;
+    super.cancel();
+    // Still in the heap: tell the loop, which counts dead entries to compact the heap.
+    if (this._seq >= 0) this._owner._timerCancelled(this);
+  }
+
+  /** @internal */
+  override _describe(): string {
+    return `when=${this._when} ${super._describe()}`;
+  }
+}
