@@ -37,7 +37,8 @@ import {
   typeError,
 } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
-import { EventLoop, type ReadyEntry } from "../loop/event-loop.ts";
+import type { ListNode } from "../internal/task-list.ts";
+import { EventLoop } from "../loop/event-loop.ts";
 import { CANCELLED, FINISHED, Future, PENDING, describeError } from "./future.ts";
 
 /** Options for `createTask`. */
@@ -53,21 +54,25 @@ export interface TaskOptions {
 
 let taskCounter = 0;
 
-// Lazy start without closures: the gate promise is created inside `als.run(task, …)` in the
-// creator's async context, so the task inherits the creator's AsyncLocalStorage values (as
-// asyncio copies the contextvars) and sees itself as the current task.
-let gateTask: Task<unknown> | null = null;
-function gateExecutor(resolve: () => void): void {
-  gateTask!._open = resolve;
+// Starting a task costs no closure and no async frame. `createTask` calls
+// `als.run(task, …)` in the creator's async context, so the task inherits the creator's
+// AsyncLocalStorage values (as asyncio copies the contextvars) and sees itself as the current
+// task. A lazily started task chains `startFromGate` on the loop's start gate, which opens on the
+// next iteration; the reactions registered in that context find the task with `als.getStore()`.
+function chainOnGate(gate: Promise<void>): void {
+  gate.then(startFromGate);
 }
-function makeGate(): void {
-  new Promise<void>(gateExecutor).then(startInContext);
+function startFromGate(): void {
+  startTask(als.getStore() as Task<unknown>);
 }
-function startInContext(): void {
-  void runTask(als.getStore() as Task<unknown>);
+function onTaskFulfilled(value: unknown): void {
+  (als.getStore() as Task<unknown>)._finish(true, value);
+}
+function onTaskRejected(error: unknown): void {
+  (als.getStore() as Task<unknown>)._finish(false, error);
 }
 
-async function runTask(task: Task<unknown>): Promise<void> {
+function startTask(task: Task<unknown>): void {
   if (task._mustCancel) {
     // Cancelled before it started: the function never runs, as in asyncio.
     task._finish(false, task._takeCancellation());
@@ -76,14 +81,22 @@ async function runTask(task: Task<unknown>): Promise<void> {
   task._started = true;
   if (instrument.active) instrument.emit("started", task);
   const fn = task._fn!;
-  let value: unknown;
+  let result: unknown;
   try {
-    value = await fn();
+    result = fn();
   } catch (error) {
     task._finish(false, error);
     return;
   }
-  task._finish(true, value);
+  if (result instanceof Promise) result.then(onTaskFulfilled, onTaskRejected);
+  else if (
+    result !== null &&
+    (typeof result === "object" || typeof result === "function") &&
+    typeof (result as PromiseLike<unknown>).then === "function"
+  ) {
+    // A Future or other thenable: adopt it in this context, so the task registers the wait.
+    Promise.resolve(result).then(onTaskFulfilled, onTaskRejected);
+  } else task._finish(true, result);
 }
 
 function originOfCancel(): CancellationOrigin {
@@ -129,7 +142,7 @@ function originOfCancel(): CancellationOrigin {
  * });
  * ```
  */
-export class Task<T = unknown> extends Future<T> implements TaskStore, ReadyEntry, Waitable {
+export class Task<T = unknown> extends Future<T> implements TaskStore, ListNode, Waitable {
   declare readonly _isTask: true;
   declare _loop: EventLoop;
   /** @internal */ _fn: (() => T | PromiseLike<T>) | null;
@@ -141,7 +154,8 @@ export class Task<T = unknown> extends Future<T> implements TaskStore, ReadyEntr
   /** @internal */ _waiter: Waitable | null = null;
   /** @internal */ _extraWaiters: Set<Waitable> | null = null;
   /** @internal */ _controller: AbortController | null = null;
-  /** @internal */ _open: (() => void) | null = null;
+  /** @internal */ _prev: ListNode | null = null;
+  /** @internal */ _next: ListNode | null = null;
   /** @internal */ _creationStack: string | undefined = undefined;
   /** @internal */ _waitStack: string | undefined = undefined;
 
@@ -167,14 +181,8 @@ export class Task<T = unknown> extends Future<T> implements TaskStore, ReadyEntr
     loop._tasks.add(this as Task<unknown>);
     if (loop.getDebug()) this._creationStack = new Error().stack;
     if (instrument.active) instrument.emit("created", this);
-    if (options?.eagerStart === true) {
-      als.run(this as Task<unknown>, runTask, this as Task<unknown>);
-    } else {
-      gateTask = this as Task<unknown>;
-      als.run(this as Task<unknown>, makeGate);
-      gateTask = null;
-      loop._pushReady(this);
-    }
+    if (options?.eagerStart === true) als.run(this as Task<unknown>, startTask, this as Task<unknown>);
+    else als.run(this as Task<unknown>, chainOnGate, loop._startGate());
   }
 
   /** The task's name; `Task-N` unless given. Settable. */
@@ -333,15 +341,6 @@ export class Task<T = unknown> extends Future<T> implements TaskStore, ReadyEntr
   /** @internal */
   _makeCancelledError(): CancelledError {
     return new CancelledError(this._cancelMessage, { origin: this._cancelOrigin });
-  }
-
-  /** Ready-queue entry: starts a lazily started task. @internal */
-  _run(): void {
-    const open = this._open;
-    if (open !== null) {
-      this._open = null;
-      open();
-    }
   }
 
   /** The task's function returned (`ok`) or threw. @internal */

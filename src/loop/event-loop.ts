@@ -22,6 +22,7 @@ import type { Future } from "../futures/future.ts";
 import type { Task, TaskOptions } from "../futures/task.ts";
 import { als } from "../internal/context.ts";
 import { registry } from "../internal/registry.ts";
+import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
 import { RuntimeError } from "../exceptions.ts";
 import { type Clock, RealClock, VirtualClock } from "./clock.ts";
@@ -62,6 +63,13 @@ export interface ClosableExecutor {
   shutdown(): Promise<void>;
 }
 
+class GateEntry implements ReadyEntry {
+  _open: (() => void) | null = null;
+  _run(): void {
+    this._open!();
+  }
+}
+
 /** Host turns without progress before virtual time jumps. */
 const IDLE_TURNS = 2;
 
@@ -99,12 +107,13 @@ export class EventLoop implements HandleOwner {
   #closed = false;
   #debug = false;
   #handler: ExceptionHandler | null = null;
+  #gate: Promise<void> | null = null;
 
   /** In debug mode, callbacks slower than this (ms) are reported. asyncio's `slow_callback_duration`. */
   slowCallbackDuration = 100;
 
   /** Every task of this loop that is not done: the loop's strong references. @internal */
-  readonly _tasks: Set<Task<unknown>> = new Set();
+  readonly _tasks: IntrusiveList<Task<unknown>> = new IntrusiveList();
   /** Failed futures whose error nobody retrieved yet. @internal */
   readonly _unretrieved: Set<Future<unknown>> = new Set();
   /** The executor `runInExecutor(null, …)` uses, once created. @internal */
@@ -295,6 +304,23 @@ export class EventLoop implements HandleOwner {
     }
   }
 
+  /**
+   * The promise that lazily started tasks await before running: one per loop iteration, opened
+   * by an entry in the ready queue, so tasks created now start on the next iteration, in
+   * creation order, and each task costs no extra promise. @internal
+   */
+  _startGate(): Promise<void> {
+    let gate = this.#gate;
+    if (gate === null) {
+      const entry = new GateEntry();
+      gate = this.#gate = new Promise<void>((resolve) => {
+        entry._open = resolve;
+      });
+      this._pushReady(entry);
+    }
+    return gate;
+  }
+
   /** Inserts a timer entry. @internal */
   _pushTimer(entry: TimerEntry): void {
     this.#timers.push(entry);
@@ -389,6 +415,8 @@ export class EventLoop implements HandleOwner {
     const batch = this.#ready;
     const n = batch.length;
     if (n > 0) {
+      // Tasks created while this batch runs must start next iteration: give them a new gate.
+      this.#gate = null;
       this.#idleTurns = 0;
       this.#ready = this.#spare;
       if (this.#debug) this.#runBatchDebug(batch);
