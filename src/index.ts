@@ -24,7 +24,6 @@ export {
   rethrowIfCancelled,
   TimeoutError,
 } from "./exceptions.ts";
-export { type DoneCallback, Future, type FutureOptions, type FutureState } from "./futures/future.ts";
 export {
   type AwaitableOrFunction,
   allTasks,
@@ -33,6 +32,12 @@ export {
   currentTask,
   ensureFuture,
 } from "./futures/current.ts";
+export {
+  type DoneCallback,
+  Future,
+  type FutureOptions,
+  type FutureState,
+} from "./futures/future.ts";
 export { sleep } from "./futures/sleep.ts";
 export { Task, type TaskOptions } from "./futures/task.ts";
 // Loop
@@ -46,4 +51,4 @@ export {
 export { Handle, TimerHandle } from "./loop/handles.ts";
 export { getRunningLoop } from "./loop/running.ts";
 // Entry points
-export { type RunOptions, Runner, run } from "./runners/runner.ts";
+export { Runner, type RunOptions, run } from "./runners/runner.ts";

@@ -27,7 +27,12 @@ import {
 } from "../exceptions.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { instrument } from "../internal/instrument.ts";
-import { checkFunction, checkOptionalString, checkOptions, typeError } from "../internal/validate.ts";
+import {
+  checkFunction,
+  checkOptionalString,
+  checkOptions,
+  typeError,
+} from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { EventLoop, type ReadyEntry } from "../loop/event-loop.ts";
 

@@ -5,7 +5,7 @@
  * (or ready-queue entry for `sleep(0)`) and what the task registers as its wait, resolving a
  * native promise. Awaiting a native promise costs one microtask, where a thenable costs three.
  */
-import { CancelledError, type CancellationOrigin, RuntimeError } from "../exceptions.ts";
+import { type CancellationOrigin, CancelledError, RuntimeError } from "../exceptions.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { checkDelay } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";

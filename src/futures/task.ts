@@ -30,6 +30,7 @@ import {
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { instrument } from "../internal/instrument.ts";
 import { registry } from "../internal/registry.ts";
+import type { ListNode } from "../internal/task-list.ts";
 import {
   checkFunction,
   checkOptionalString,
@@ -37,9 +38,8 @@ import {
   typeError,
 } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
-import type { ListNode } from "../internal/task-list.ts";
 import { EventLoop } from "../loop/event-loop.ts";
-import { CANCELLED, FINISHED, Future, PENDING, describeError } from "./future.ts";
+import { CANCELLED, describeError, FINISHED, Future, PENDING } from "./future.ts";
 
 /** Options for `createTask`. */
 export interface TaskOptions {
@@ -181,7 +181,8 @@ export class Task<T = unknown> extends Future<T> implements TaskStore, ListNode,
     loop._tasks.add(this as Task<unknown>);
     if (loop.getDebug()) this._creationStack = new Error().stack;
     if (instrument.active) instrument.emit("created", this);
-    if (options?.eagerStart === true) als.run(this as Task<unknown>, startTask, this as Task<unknown>);
+    if (options?.eagerStart === true)
+      als.run(this as Task<unknown>, startTask, this as Task<unknown>);
     else als.run(this as Task<unknown>, chainOnGate, loop._startGate());
   }
 
@@ -374,7 +375,11 @@ export class Task<T = unknown> extends Future<T> implements TaskStore, ListNode,
   }
 
   #stateName(): string {
-    return this._state === PENDING ? "pending" : this._state === CANCELLED ? "cancelled" : "finished";
+    return this._state === PENDING
+      ? "pending"
+      : this._state === CANCELLED
+        ? "cancelled"
+        : "finished";
   }
 
   /** @internal */
@@ -407,7 +412,11 @@ Object.defineProperty(Task.prototype, "_isTask", { value: true });
 
 function checkTaskArgs(fn: unknown, options: unknown): void {
   if (typeof fn !== "function") {
-    if (fn !== null && typeof fn === "object" && typeof (fn as PromiseLike<unknown>).then === "function") {
+    if (
+      fn !== null &&
+      typeof fn === "object" &&
+      typeof (fn as PromiseLike<unknown>).then === "function"
+    ) {
       throw new TypeError(
         "Expected `fn` to be a function, got a promise: a promise is already running and cannot " +
           "be made a task; pass the function instead, e.g. createTask(() => work()) rather than " +

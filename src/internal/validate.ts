@@ -13,7 +13,8 @@ export function describeValue(value: unknown): string {
   else if (typeof value === "symbol") text = value.toString();
   else if (value !== null && typeof value === "object") {
     const ctor = (value as object).constructor;
-    text = ctor && typeof ctor.name === "string" && ctor.name ? `[object ${ctor.name}]` : "[object]";
+    text =
+      ctor && typeof ctor.name === "string" && ctor.name ? `[object ${ctor.name}]` : "[object]";
   } else text = String(value);
   const type = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
   return `\`${text}\` (${type})`;

@@ -18,13 +18,13 @@
  * @module
  */
 import { inspect } from "node:util";
+import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
 import type { Task, TaskOptions } from "../futures/task.ts";
 import { als } from "../internal/context.ts";
 import { registry } from "../internal/registry.ts";
 import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
-import { RuntimeError } from "../exceptions.ts";
 import { type Clock, RealClock, VirtualClock } from "./clock.ts";
 import { Handle, type HandleOwner, TimerHandle } from "./handles.ts";
 import { type TimerEntry, TimerHeap } from "./timer-heap.ts";

@@ -1,0 +1,22 @@
+/**
+ * Shared test helpers. Timing-dependent tests run on the virtual clock: time jumps to the next
+ * deadline whenever nothing is runnable, so tests are instant and deterministic.
+ */
+import { type RunOptions, run } from "../src/index.ts";
+
+/** Runs `main` on a fresh loop with virtual time and no SIGINT handling. */
+export function runVirtual<T>(
+  main: () => T | PromiseLike<T>,
+  options: RunOptions = {},
+): Promise<T> {
+  return run(main, { clock: "virtual", handleSignals: false, ...options });
+}
+
+/** Collects what the loop's exception handler receives, for assertions. */
+export function collectExceptions(): {
+  contexts: Array<{ message: string; exception?: unknown }>;
+  handler: (loop: unknown, context: { message: string; exception?: unknown }) => void;
+} {
+  const contexts: Array<{ message: string; exception?: unknown }> = [];
+  return { contexts, handler: (_loop, context) => contexts.push(context) };
+}
