@@ -355,6 +355,10 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
       runSoonOnMicrotask(waiter);
       return waiter as PromiseLike<R1 | R2>;
     }
+    // Registered before a pending cancellation may cancel this Future below, so that the
+    // cancellation schedules this waiter too (otherwise the task would never wake up).
+    if (this._callbacks === null) this._callbacks = [waiter];
+    else this._callbacks.push(waiter);
     const store = als.getStore();
     if (store !== undefined) {
       if ("_isTask" in store) {
@@ -368,8 +372,6 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
         }
       } else if (this._loop === null) this._loop = store;
     }
-    if (this._callbacks === null) this._callbacks = [waiter];
-    else this._callbacks.push(waiter);
     return waiter as PromiseLike<R1 | R2>;
   }
 
