@@ -21,10 +21,11 @@
 import { inspect } from "node:util";
 import {
   type CancellationOrigin,
-  CancelledError,
+  type CancelledError,
   InvalidStateError,
   RuntimeError,
 } from "../exceptions.ts";
+import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { instrument } from "../internal/instrument.ts";
 import {
@@ -393,9 +394,11 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   /** The CancelledError this (cancelled) Future raises. @internal */
   _getCancelledError(): CancelledError {
     if (this._cancelledError === null) {
-      this._cancelledError = new CancelledError(this._cancelMessage, {
-        origin: this._cancelOrigin,
-      });
+      this._cancelledError = makeCancelledError(
+        this._cancelMessage,
+        this._cancelOrigin,
+        this._loop?.getDebug() ?? true,
+      );
     }
     return this._cancelledError;
   }

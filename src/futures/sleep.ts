@@ -5,7 +5,8 @@
  * (or ready-queue entry for `sleep(0)`) and what the task registers as its wait, resolving a
  * native promise. Awaiting a native promise costs one microtask, where a thenable costs three.
  */
-import { type CancellationOrigin, CancelledError, RuntimeError } from "../exceptions.ts";
+import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
+import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { checkDelay } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
@@ -49,7 +50,7 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
     this._cancelled = true;
     if (this._seq >= 0) this._loop._timerCancelled(this);
     this._task?._removeWaiter(this);
-    this._reject(new CancelledError(message, { origin }));
+    this._reject(makeCancelledError(message, origin, this._loop.getDebug()));
     return true;
   }
 

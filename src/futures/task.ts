@@ -27,6 +27,7 @@ import {
   isCancelledError,
   RuntimeError,
 } from "../exceptions.ts";
+import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { instrument } from "../internal/instrument.ts";
 import { registry } from "../internal/registry.ts";
@@ -341,7 +342,7 @@ export class Task<T = unknown> extends Future<T> implements TaskStore, ListNode,
 
   /** @internal */
   _makeCancelledError(): CancelledError {
-    return new CancelledError(this._cancelMessage, { origin: this._cancelOrigin });
+    return makeCancelledError(this._cancelMessage, this._cancelOrigin, this._loop.getDebug());
   }
 
   /** The task's function returned (`ok`) or threw. @internal */
@@ -358,7 +359,7 @@ export class Task<T = unknown> extends Future<T> implements TaskStore, ListNode,
       this.#setCancelled(
         value instanceof CancelledError
           ? value
-          : new CancelledError(this._cancelMessage, { origin: this._cancelOrigin, cause: value }),
+          : makeCancelledError(this._cancelMessage, this._cancelOrigin, true, value),
       );
     } else {
       this._exception = value;
