@@ -214,12 +214,19 @@ export class LimitOverrunError extends Error {
  *
  * @example
  * ```ts
- * try {
- *   await work();
- * } catch (e) {
- *   if (isCancelledError(e)) throw e; // never swallow cancellation
- *   console.error("work failed", e);
+ * import { isCancelledError, run, sleep } from "asyncio-ts";
+ * async function work() {
+ *   await sleep(10);
+ *   throw new Error("boom");
  * }
+ * await run(async () => {
+ *   try {
+ *     await work();
+ *   } catch (e) {
+ *     if (isCancelledError(e)) throw e; // never swallow cancellation
+ *     console.log(`work failed: ${(e as Error).message}`);
+ *   }
+ * });
  * ```
  */
 export function isCancelledError(error: unknown): boolean {
