@@ -15,6 +15,7 @@ import {
   InvalidStateError,
   RuntimeError,
   sleep,
+  type Task,
 } from "../src/index.ts";
 import { runVirtual } from "./helpers.ts";
 
@@ -367,5 +368,21 @@ describe("outside a loop", () => {
       return getRunningLoop();
     });
     assert.equal(fut.getLoop(), loop);
+  });
+});
+
+describe("types", () => {
+  test("a Future<T> or Task<T> is usable where a Future<unknown> or Task<unknown> is expected", async () => {
+    // This test is checked by the type checker (npm test runs tsc): Future must be covariant
+    // in T, or helpers taking `Future<unknown>` reject every concrete Future.
+    await runVirtual(async () => {
+      const fut: Future<number> = new Future<number>();
+      const task: Task<void> = createTask(async () => {});
+      const futures: Future<unknown>[] = [fut, task];
+      const tasks: Task<unknown>[] = [task];
+      fut.setResult(1);
+      await task;
+      assert.equal(futures.length + tasks.length, 3);
+    });
   });
 });

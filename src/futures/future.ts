@@ -211,7 +211,7 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   /** @internal */ _exception: unknown = undefined;
   /** @internal */ _hasException = false;
   /** @internal */ _loop: EventLoop | null;
-  /** @internal */ _callbacks: Array<FutureWaiter | DoneCallback<T>> | null = null;
+  /** @internal */ _callbacks: Array<FutureWaiter | DoneCallback<unknown>> | null = null;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _cancelOrigin: CancellationOrigin | undefined = undefined;
   /** @internal */ _cancelledError: CancelledError | null = null;
@@ -326,8 +326,8 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
       return;
     }
     if (this._loop === null) this._loop = currentLoop();
-    if (this._callbacks === null) this._callbacks = [callback];
-    else this._callbacks.push(callback);
+    if (this._callbacks === null) this._callbacks = [callback as DoneCallback<unknown>];
+    else this._callbacks.push(callback as DoneCallback<unknown>);
   }
 
   /** Removes every registration of `callback`; returns how many were removed. */
@@ -335,7 +335,7 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     checkFunction("callback", callback);
     const cbs = this._callbacks;
     if (cbs === null) return 0;
-    const kept = cbs.filter((cb) => cb !== callback);
+    const kept = cbs.filter((cb) => cb !== (callback as DoneCallback<unknown>));
     const removed = cbs.length - kept.length;
     this._callbacks = kept.length > 0 ? kept : null;
     return removed;
