@@ -1,0 +1,452 @@
+/**
+ * `run()` and `Runner`: results, shutdown of leftover tasks (cleanup runs, errors reported),
+ * never-retrieved errors, prompt process exit, SIGINT handling, and Runner's life cycle.
+ * Scenarios follow CPython's test_runners.py; SIGINT and process exit are checked in child
+ * processes running the scripts of test/fixtures/.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { inspect } from "node:util";
+import {
+  CancelledError,
+  createTask,
+  currentTask,
+  type EventLoop,
+  type ExceptionContext,
+  Future,
+  getRunningLoop,
+  Runner,
+  run,
+  sleep,
+} from "../src/index.ts";
+import { runVirtual } from "./helpers.ts";
+import { describeRun, ROOT, runTs } from "./run-node.ts";
+
+const FIXTURES = join(ROOT, "test", "fixtures");
+/** Hang guard for child processes: generous, the children measure nothing. */
+const CHILD_TIMEOUT = 30_000;
+
+describe("run()", () => {
+  test("returns main's result, from an async or a plain function", async () => {
+    assert.equal(await runVirtual(async () => (await sleep(10, 20)) + 1), 21);
+    assert.equal(await runVirtual(() => "sync"), "sync");
+  });
+
+  test("rejects with main's error", async () => {
+    const error = new Error("main failed");
+    await assert.rejects(
+      runVirtual(async () => {
+        await sleep(1);
+        throw error;
+      }),
+      (e) => e === error,
+    );
+  });
+
+  test("rejects with CancelledError when main is cancelled", async () => {
+    await assert.rejects(
+      runVirtual(async () => {
+        const main = currentTask()!;
+        getRunningLoop().callLater(10, () => main.cancel("stop main"));
+        await sleep(1000);
+      }),
+      { name: "CancelledError", message: "stop main" },
+    );
+  });
+
+  test("main runs as a task; afterwards the loop is closed and holds no task", async () => {
+    let loop!: EventLoop;
+    await runVirtual(async () => {
+      loop = getRunningLoop();
+      assert.ok(currentTask() !== null);
+      assert.match(currentTask()!.name, /^Task-\d+$/);
+    });
+    assert.equal(loop.isClosed(), true);
+    assert.equal(loop.isRunning(), false);
+    assert.equal(loop._tasks.size, 0);
+  });
+
+  test("leftover tasks are cancelled and awaited at the end: their finally blocks run, in creation order", async () => {
+    const log: string[] = [];
+    let end = -1;
+    let loop!: EventLoop;
+    await runVirtual(async () => {
+      loop = getRunningLoop();
+      for (const name of ["a", "b"]) {
+        createTask(
+          async () => {
+            try {
+              await sleep(1_000_000);
+            } catch (e) {
+              log.push(`${name} got ${(e as Error).name}`);
+              throw e;
+            } finally {
+              // Cleanup may itself wait: shutdown awaits it.
+              await sleep(100);
+              log.push(`${name} cleaned up at ${getRunningLoop().time()}`);
+              end = getRunningLoop().time();
+            }
+          },
+          { name },
+        );
+      }
+      await sleep(10);
+      log.push("main returns");
+    });
+    assert.deepEqual(log, [
+      "main returns",
+      "a got CancelledError",
+      "b got CancelledError",
+      "a cleaned up at 110",
+      "b cleaned up at 110",
+    ]);
+    assert.equal(end, 110);
+    assert.equal(loop.isClosed(), true);
+  });
+
+  test("tasks created during shutdown are cancelled too", async () => {
+    const log: string[] = [];
+    await runVirtual(async () => {
+      createTask(async () => {
+        try {
+          await sleep(1_000_000);
+        } finally {
+          createTask(async () => {
+            try {
+              await sleep(1_000_000);
+            } finally {
+              log.push("late task cleaned up");
+            }
+          });
+        }
+      });
+      await sleep(0);
+    });
+    assert.deepEqual(log, ["late task cleaned up"]);
+  });
+
+  test("shutdown cancellations carry a 'shutdown' origin", async () => {
+    let seen: unknown;
+    await runVirtual(async () => {
+      createTask(async () => {
+        try {
+          await sleep(1_000_000);
+        } catch (e) {
+          seen = e;
+          throw e;
+        }
+      });
+      await sleep(0);
+    });
+    assert.ok(seen instanceof CancelledError);
+    assert.equal(seen.origin?.kind, "shutdown");
+  });
+
+  test("errors of leftover tasks and never-retrieved task errors go to the exception handler", async () => {
+    const contexts: ExceptionContext[] = [];
+    await runVirtual(async () => {
+      getRunningLoop().setExceptionHandler((_loop, ctx) => contexts.push(ctx));
+      createTask(
+        async () => {
+          try {
+            await sleep(1_000_000);
+          } finally {
+            // biome-ignore lint/correctness/noUnsafeFinally: the scenario is a failing cleanup.
+            throw new Error("cleanup failed");
+          }
+        },
+        { name: "bad-cleanup" },
+      );
+      createTask(
+        async () => {
+          throw new Error("nobody awaited me");
+        },
+        { name: "failed-early" },
+      );
+      const retrieved = createTask(async () => {
+        throw new Error("retrieved");
+      });
+      await sleep(0);
+      await sleep(0);
+      retrieved.exception();
+    });
+    const summary = contexts.map((c) => [
+      c.message,
+      (c.exception as Error).message,
+      (c.task as { name: string } | undefined)?.name,
+    ]);
+    assert.deepEqual(summary, [
+      ["unhandled exception during run() shutdown", "cleanup failed", "bad-cleanup"],
+      ["Task exception was never retrieved", "nobody awaited me", "failed-early"],
+    ]);
+  });
+
+  test("a failed Future nobody looked at is reported once at the end", async () => {
+    const contexts: ExceptionContext[] = [];
+    await runVirtual(async () => {
+      getRunningLoop().setExceptionHandler((_loop, ctx) => contexts.push(ctx));
+      const fut = new Future();
+      fut.setException(new TypeError("lost"));
+    });
+    assert.equal(contexts.length, 1);
+    assert.equal(contexts[0].message, "Future exception was never retrieved");
+    assert.ok(contexts[0].future instanceof Future);
+  });
+
+  test("leaves no timer or immediate behind in this process", async () => {
+    const before = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap");
+    await run(
+      async () => {
+        createTask(() => sleep(1_000_000));
+        getRunningLoop().callLater(1_000_000, () => {});
+        await sleep(2);
+      },
+      { handleSignals: false },
+    );
+    const after = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap");
+    assert.deepEqual(after, before);
+  });
+
+  test("the process exits by itself, with code 0, right after run() settles", async () => {
+    const result = await runTs(join(FIXTURES, "leftover-tasks.ts"), CHILD_TIMEOUT);
+    assert.equal(result.timedOut, false, describeRun("leftover-tasks.ts", result));
+    assert.equal(result.code, 0, describeRun("leftover-tasks.ts", result));
+    assert.deepEqual(result.stdout.trim().split("\n"), [
+      "sleeper finally",
+      "future waiter finally",
+      "main done",
+    ]);
+  });
+});
+
+/** A child running test/fixtures/sigint.ts, with helpers to wait for its markers. */
+class SigintChild {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout = "";
+  readonly #guard: NodeJS.Timeout;
+  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
+
+  constructor(mode: string) {
+    this.child = spawn(process.execPath, ["--import", "tsx", join(FIXTURES, "sigint.ts"), mode], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
+    this.child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stdout += chunk;
+    });
+    this.child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stdout += `[stderr] ${chunk}`;
+    });
+    this.#guard = setTimeout(() => this.child.kill("SIGKILL"), CHILD_TIMEOUT);
+    this.exited = once(this.child, "exit").then((args) => {
+      clearTimeout(this.#guard);
+      return args as [number | null, NodeJS.Signals | null];
+    });
+  }
+
+  /** Resolves once `marker` appears as a line of the child's stdout. */
+  async waitFor(marker: string): Promise<void> {
+    while (!this.stdout.split("\n").includes(marker)) {
+      const [code] = await Promise.race([
+        once(this.child.stdout, "data").then(() => [undefined]),
+        this.exited,
+      ]);
+      if (code !== undefined) {
+        throw new Error(`child exited before printing ${marker}:\n${this.stdout}`);
+      }
+    }
+  }
+
+  lines(): string[] {
+    return this.stdout.trim().split("\n");
+  }
+}
+
+describe("SIGINT", { concurrency: true }, () => {
+  test("the first SIGINT cancels main; run() rejects with KeyboardInterrupt after cleanup", async () => {
+    const child = new SigintChild("once");
+    await child.waitFor("ready");
+    child.child.kill("SIGINT");
+    const [code, signal] = await child.exited;
+    assert.deepEqual(child.lines(), [
+      "ready",
+      "main finally",
+      "leftover finally",
+      "run rejected: KeyboardInterrupt",
+    ]);
+    assert.equal(signal, null);
+    assert.equal(code, 130);
+  });
+
+  test("a second SIGINT during cleanup exits at once with code 130", async () => {
+    const child = new SigintChild("twice");
+    await child.waitFor("ready");
+    child.child.kill("SIGINT");
+    await child.waitFor("cleanup started");
+    child.child.kill("SIGINT");
+    const [code] = await child.exited;
+    assert.deepEqual(child.lines(), ["ready", "main finally", "cleanup started"]);
+    assert.equal(code, 130);
+  });
+
+  test("handleSignals: false leaves SIGINT to Node's default (the process dies, no cleanup)", async () => {
+    const child = new SigintChild("nohandler");
+    await child.waitFor("ready");
+    child.child.kill("SIGINT");
+    const [code, signal] = await child.exited;
+    assert.deepEqual(child.lines(), ["ready"]);
+    assert.equal(code, null);
+    assert.equal(signal, "SIGINT");
+  });
+
+  test("run() installs a SIGINT listener only while it runs", async () => {
+    const before = process.listenerCount("SIGINT");
+    let during = -1;
+    await run(
+      () => {
+        during = process.listenerCount("SIGINT");
+      },
+      { clock: "virtual" },
+    );
+    assert.equal(during, before + 1);
+    assert.equal(process.listenerCount("SIGINT"), before);
+  });
+});
+
+describe("Runner", () => {
+  test("runs several functions on one loop; virtual time carries over", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const loop = runner.getLoop();
+    assert.equal(runner.getLoop(), loop);
+    const first = await runner.run(async () => {
+      assert.equal(getRunningLoop(), loop);
+      await sleep(1000);
+      return loop.time();
+    });
+    const second = await runner.run(async () => {
+      await sleep(500);
+      return loop.time();
+    });
+    assert.deepEqual([first, second], [1000, 1500]);
+    assert.equal(loop.isRunning(), false);
+    assert.equal(loop.isClosed(), false);
+    await runner.close();
+    assert.equal(loop.isClosed(), true);
+  });
+
+  test("a task left by one run() keeps its state and progresses during the next", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const log: number[] = [];
+    let background!: ReturnType<typeof createTask<void>>;
+    await runner.run(async () => {
+      background = createTask(async () => {
+        for (let i = 0; i < 3; i++) {
+          await sleep(100);
+          log.push(getRunningLoop().time());
+        }
+      });
+      await sleep(150);
+    });
+    assert.deepEqual(log, [100]);
+    assert.equal(background.done(), false);
+    await runner.run(() => background);
+    assert.deepEqual(log, [100, 200, 300]);
+    await runner.close();
+  });
+
+  test("close() cancels leftover tasks and is safe to call twice", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const log: string[] = [];
+    await runner.run(async () => {
+      createTask(async () => {
+        try {
+          await sleep(1_000_000);
+        } finally {
+          log.push("cleaned up");
+        }
+      });
+      await sleep(0);
+    });
+    assert.deepEqual(log, []);
+    await runner.close();
+    assert.deepEqual(log, ["cleaned up"]);
+    await runner.close();
+    assert.equal(String(runner), "<Runner closed>");
+    assert.throws(() => runner.getLoop(), { name: "RuntimeError", message: "Runner is closed" });
+    await assert.rejects(
+      runner.run(() => 1),
+      { name: "RuntimeError", message: "Runner is closed" },
+    );
+  });
+
+  test("close() before any run() is fine and creates no loop work", async () => {
+    const runner = new Runner();
+    await runner.close();
+    assert.equal(inspect(runner), "<Runner closed>");
+  });
+
+  test("await using closes the runner at the end of the scope", async () => {
+    let loop!: EventLoop;
+    {
+      await using runner = new Runner({ clock: "virtual", handleSignals: false });
+      loop = runner.getLoop();
+      assert.equal(await runner.run(() => sleep(5, "v")), "v");
+    }
+    assert.equal(loop.isClosed(), true);
+  });
+
+  test("run() while a run() is in progress rejects, and the first run is unaffected", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const first = runner.run(async () => {
+      await sleep(100);
+      return "first";
+    });
+    assert.equal(String(runner), "<Runner running>");
+    await assert.rejects(
+      runner.run(() => "second"),
+      {
+        name: "RuntimeError",
+        message: "Runner.run() is already running",
+      },
+    );
+    assert.equal(await first, "first");
+    await runner.close();
+  });
+
+  test("close() while running rejects with RuntimeError", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const first = runner.run(() => sleep(10));
+    await assert.rejects(runner.close(), {
+      name: "RuntimeError",
+      message: "Runner.close() called while running",
+    });
+    await first;
+    await runner.close();
+  });
+
+  test("Runner.run() from inside a running loop rejects with RuntimeError", async () => {
+    await runVirtual(async () => {
+      const runner = new Runner({ clock: "virtual" });
+      await assert.rejects(
+        runner.run(() => 1),
+        {
+          name: "RuntimeError",
+          message: /cannot be called from a running event loop/,
+        },
+      );
+    });
+  });
+
+  test("the main task may be named", async () => {
+    await using runner = new Runner({ clock: "virtual", handleSignals: false });
+    assert.equal(await runner.run(() => currentTask()!.name, { name: "entry" }), "entry");
+  });
+
+  test("debug option turns on the loop's debug mode", async () => {
+    await using runner = new Runner({ clock: "virtual", debug: true, handleSignals: false });
+    assert.equal(runner.getLoop().getDebug(), true);
+  });
+});
