@@ -6,6 +6,7 @@
  * milliseconds and always in the same order.
  */
 import { performance } from "node:perf_hooks";
+import { rangeError, typeError } from "../internal/validate.ts";
 
 /** A source of loop time. */
 export interface Clock {
@@ -43,9 +44,8 @@ export class VirtualClock implements Clock {
   #now: number;
 
   constructor(start = 0) {
-    if (typeof start !== "number" || !Number.isFinite(start)) {
-      throw new RangeError(`Expected \`start\` to be a finite number, got \`${String(start)}\``);
-    }
+    if (typeof start !== "number") throw typeError("start", "a finite number", start);
+    if (!Number.isFinite(start)) throw rangeError("start", "a finite number", start);
     this.#now = start;
   }
 
@@ -59,8 +59,10 @@ export class VirtualClock implements Clock {
 
   /** Moves time forward by `ms` (a test helper; the loop notices at its next iteration). */
   advance(ms: number): void {
-    if (typeof ms !== "number" || !(ms >= 0)) {
-      throw new RangeError(`Expected \`ms\` to be a number >= 0, got \`${String(ms)}\``);
+    // A string would pass `ms >= 0` and then turn the clock into a string with `+=`.
+    if (typeof ms !== "number") throw typeError("ms", "a finite number >= 0", ms);
+    if (!(ms >= 0 && ms < Number.POSITIVE_INFINITY)) {
+      throw rangeError("ms", "a finite number >= 0", ms);
     }
     this.#now += ms;
   }
