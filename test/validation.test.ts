@@ -278,8 +278,16 @@ describe("Task and Future methods", () => {
 
   test("ensureFuture rejects what is neither a Future, a promise nor a function", async () => {
     await runVirtual(async () => {
-      assert.throws(() => ensureFuture(bad(5)), expectError("TypeError", "awaitable"));
-      assert.throws(() => ensureFuture(bad({ then: 1 })), expectError("TypeError", "awaitable"));
+      assert.throws(
+        () => ensureFuture(bad<() => unknown>(5)),
+        expectError("TypeError", "awaitable"),
+      );
+      // biome-ignore lint/suspicious/noThenProperty: a malformed thenable is the bad input here.
+      const notThenable = { then: 1 };
+      assert.throws(
+        () => ensureFuture(bad<() => unknown>(notThenable)),
+        expectError("TypeError", "awaitable"),
+      );
       assert.equal(await ensureFuture(Promise.resolve("p")), "p");
       assert.equal(await ensureFuture(() => "f"), "f");
     });
