@@ -52,3 +52,54 @@ export { Handle, TimerHandle } from "./loop/handles.ts";
 export { getRunningLoop } from "./loop/running.ts";
 // Entry points
 export { Runner, type RunOptions, run } from "./runners/runner.ts";
+// Structured concurrency
+export {
+  type AsCompletedIterator,
+  type AsCompletedOptions,
+  asCompleted,
+} from "./structured/as-completed.ts";
+export type { AwaitedResult, FutureOf } from "./structured/common.ts";
+export {
+  type GatherOptions,
+  type GatherResults,
+  type GatherSettledResults,
+  gather,
+} from "./structured/gather.ts";
+export { shield } from "./structured/shield.ts";
+export {
+  TaskGroup,
+  type TaskGroupState,
+  type TaskGroupStatistics,
+  taskGroup,
+} from "./structured/taskgroups.ts";
+export { Timeout, type TimeoutState, timeout, timeoutAt } from "./structured/timeouts.ts";
+export {
+  ALL_COMPLETED,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  type ReturnWhen,
+  type WaitOptions,
+  type WaitResult,
+  wait,
+} from "./structured/wait.ts";
+export { waitFor } from "./structured/wait-for.ts";
+// Synchronisation and queues
+export { Barrier, type BarrierState, type BarrierStatistics } from "./sync/barrier.ts";
+export { ReleaseGuard } from "./sync/guard.ts";
+export type { Comparator } from "./sync/heap.ts";
+export {
+  Condition,
+  type ConditionStatistics,
+  Event,
+  type EventStatistics,
+  Lock,
+  type LockStatistics,
+} from "./sync/locks.ts";
+export {
+  LifoQueue,
+  PriorityQueue,
+  type PriorityQueueOptions,
+  Queue,
+  type QueueStatistics,
+} from "./sync/queues.ts";
+export { BoundedSemaphore, Semaphore, type SemaphoreStatistics } from "./sync/semaphores.ts";
