@@ -46,6 +46,20 @@ const ROOT_EXPORTS = [
   // Entry points
   "Runner",
   "run",
+  // Structured concurrency
+  "ALL_COMPLETED",
+  "FIRST_COMPLETED",
+  "FIRST_EXCEPTION",
+  "TaskGroup",
+  "Timeout",
+  "asCompleted",
+  "gather",
+  "shield",
+  "taskGroup",
+  "timeout",
+  "timeoutAt",
+  "wait",
+  "waitFor",
 ];
 
 /** Each entry point of package.json "exports" that is code: its source and its names. */
