@@ -26,7 +26,7 @@ import { registry } from "../internal/registry.ts";
 import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
 import { type Clock, RealClock, VirtualClock } from "./clock.ts";
-import { Handle, type HandleOwner, TimerHandle } from "./handles.ts";
+import { type Callback, Handle, type HandleOwner, TimerHandle } from "./handles.ts";
 import { type TimerEntry, TimerHeap } from "./timer-heap.ts";
 
 /** Something the loop can run from its ready queue. @internal */
@@ -68,6 +68,10 @@ class GateEntry implements ReadyEntry {
   _run(): void {
     this._open!();
   }
+}
+
+function applyCallback(callback: Callback, args: unknown[]): unknown {
+  return (callback as (...a: unknown[]) => unknown)(...args);
 }
 
 /** Host turns without progress before virtual time jumps. */
@@ -332,6 +336,11 @@ export class EventLoop implements HandleOwner {
   /** A timer entry still in the heap was cancelled. @internal */
   _timerCancelled(_entry?: TimerEntry): void {
     this.#timers.noteCancelled();
+  }
+
+  /** @internal */
+  _callInLoop(callback: Callback, args: unknown[]): unknown {
+    return als.run(this, applyCallback, callback, args);
   }
 
   /** @internal */

@@ -3,7 +3,12 @@
  *
  * States: scheduled → ran, or scheduled → cancelled. `cancel()` on a handle that already ran is
  * harmless. A callback that throws is reported to the loop's exception handler.
+ *
+ * As asyncio's `call_soon` copies the current context into the handle, a handle captures the
+ * async context of the code that scheduled it: the callback sees that code's
+ * AsyncLocalStorage values (but runs as a loop callback: `currentTask()` is `null`).
  */
+import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
 import type { TimerEntry } from "./timer-heap.ts";
 
@@ -11,9 +16,12 @@ import type { TimerEntry } from "./timer-heap.ts";
 export interface HandleOwner {
   _timerCancelled(handle: TimerHandle): void;
   _reportCallbackError(handle: Handle, error: unknown): void;
+  /** Calls `callback(...args)` as a loop callback (outside any task). */
+  _callInLoop(callback: Callback, args: unknown[]): unknown;
 }
 
-type Callback = (...args: never[]) => unknown;
+/** @internal */
+export type Callback = (...args: never[]) => unknown;
 
 /** A callback scheduled by `callSoon`. */
 export class Handle {
@@ -21,12 +29,15 @@ export class Handle {
   /** @internal */ _args: unknown[];
   /** @internal */ _cancelled = false;
   /** @internal */ readonly _owner: HandleOwner;
+  /** The async context of the code that scheduled the callback. @internal */
+  readonly _context: AsyncResource;
 
   /** @internal */
   constructor(callback: Callback, args: unknown[], owner: HandleOwner) {
     this._callback = callback;
     this._args = args;
     this._owner = owner;
+    this._context = new AsyncResource("asyncio-ts.Handle");
   }
 
   /** Cancels the callback; it will not run. Does nothing if it already ran. */
@@ -47,7 +58,7 @@ export class Handle {
     const cb = this._callback;
     if (cb === null) return;
     try {
-      (cb as (...a: unknown[]) => unknown)(...this._args);
+      this._context.runInAsyncScope(this._owner._callInLoop, this._owner, cb, this._args);
     } catch (error) {
       this._owner._reportCallbackError(this, error);
     }

@@ -1,0 +1,241 @@
+/**
+ * Async context: a task runs in its own AsyncLocalStorage context inherited from its creator (as
+ * asyncio copies the contextvars), `currentTask()` works anywhere in a task's call tree, and loop
+ * callbacks run outside any task but in the context of the code that scheduled them (as
+ * asyncio's `call_soon` copies the context).
+ */
+import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { describe, test } from "node:test";
+import {
+  createTask,
+  currentSignal,
+  currentTask,
+  Future,
+  getRunningLoop,
+  run,
+  sleep,
+} from "../src/index.ts";
+import { runVirtual } from "./helpers.ts";
+
+const requestId = new AsyncLocalStorage<string>();
+
+describe("tasks inherit the creator's AsyncLocalStorage values", () => {
+  test("run()'s main task sees the values of run()'s caller", async () => {
+    const seen = await requestId.run("caller", () =>
+      run(
+        async () => {
+          await sleep(1);
+          return requestId.getStore();
+        },
+        { clock: "virtual", handleSignals: false },
+      ),
+    );
+    assert.equal(seen, "caller");
+  });
+
+  test("lazy and eager tasks see the value current at createTask, across their awaits", async () => {
+    const seen = await runVirtual(async () => {
+      const log: string[] = [];
+      const body = (label: string) => async () => {
+        log.push(`${label} start: ${requestId.getStore()}`);
+        await sleep(10);
+        log.push(`${label} after sleep: ${requestId.getStore()}`);
+        const fut = new Future<void>();
+        getRunningLoop().callLater(5, () => fut.setResult());
+        await fut;
+        log.push(`${label} after future: ${requestId.getStore()}`);
+        await new Promise((resolve) => setImmediate(resolve));
+        log.push(`${label} after plain promise: ${requestId.getStore()}`);
+      };
+      const lazy = requestId.run("r-lazy", () => createTask(body("lazy")));
+      const eager = requestId.run("r-eager", () => createTask(body("eager"), { eagerStart: true }));
+      assert.equal(requestId.getStore(), undefined, "the creator's own context is untouched");
+      await Promise.all([lazy, eager]);
+      return log;
+    });
+    assert.deepEqual(
+      seen.filter((s) => s.startsWith("lazy")),
+      [
+        "lazy start: r-lazy",
+        "lazy after sleep: r-lazy",
+        "lazy after future: r-lazy",
+        "lazy after plain promise: r-lazy",
+      ],
+    );
+    assert.deepEqual(
+      seen.filter((s) => s.startsWith("eager")),
+      [
+        "eager start: r-eager",
+        "eager after sleep: r-eager",
+        "eager after future: r-eager",
+        "eager after plain promise: r-eager",
+      ],
+    );
+  });
+
+  test("interleaving tasks each keep their own value", async () => {
+    const log = await runVirtual(async () => {
+      const out: string[] = [];
+      const tasks = ["a", "b", "c"].map((id) =>
+        requestId.run(id, () =>
+          createTask(async () => {
+            for (let i = 0; i < 3; i++) {
+              await sleep(0);
+              out.push(`${id}=${requestId.getStore()}`);
+            }
+          }),
+        ),
+      );
+      await Promise.all(tasks);
+      return out;
+    });
+    assert.equal(log.length, 9);
+    for (const entry of log) {
+      const [id, value] = entry.split("=");
+      assert.equal(value, id);
+    }
+  });
+
+  test("a value set inside a task does not leak to its creator or to sibling tasks", async () => {
+    await runVirtual(async () => {
+      const setter = createTask(async () => {
+        requestId.enterWith("set inside");
+        await sleep(1);
+        return requestId.getStore();
+      });
+      const sibling = createTask(async () => {
+        await sleep(2);
+        return requestId.getStore();
+      });
+      assert.equal(await setter, "set inside");
+      assert.equal(await sibling, undefined);
+      assert.equal(requestId.getStore(), undefined);
+    });
+  });
+
+  test("a child task created inside a task inherits the value current at that point", async () => {
+    const seen = await runVirtual(() =>
+      requestId.run("parent", () =>
+        createTask(async () => {
+          await sleep(1);
+          const child = requestId.run("child", () => createTask(async () => requestId.getStore()));
+          const plain = createTask(async () => requestId.getStore());
+          return [await child, await plain];
+        }),
+      ),
+    );
+    assert.deepEqual(seen, ["child", "parent"]);
+  });
+});
+
+describe("currentTask() anywhere in the call tree", () => {
+  test("through nested async calls, Promise.all branches and async callbacks of map", async () => {
+    await runVirtual(async () => {
+      const task = createTask(
+        async () => {
+          // Names, not tasks: an async function returning a Task would wait for it (thenable).
+          const level3 = async () => {
+            await sleep(1);
+            return currentTask()?.name;
+          };
+          const level2 = async () => level3();
+          const level1 = async () => [await level2(), await level2()];
+          const nested = await level1();
+          const branches = await Promise.all([1, 2, 3].map(async () => level3()));
+          assert.deepEqual([...nested, ...branches], ["deep", "deep", "deep", "deep", "deep"]);
+          return currentTask()?.name;
+        },
+        { name: "deep" },
+      );
+      assert.equal(await task, "deep");
+    });
+  });
+
+  test("host callbacks started by a task's code (setTimeout, setImmediate) see that task", async () => {
+    await runVirtual(async () => {
+      const task = createTask(
+        async () => {
+          const fromTimeout = await new Promise<string | undefined>((resolve) =>
+            setTimeout(() => resolve(currentTask()?.name), 1),
+          );
+          const signalInImmediate = await new Promise<AbortSignal>((resolve) =>
+            setImmediate(() => resolve(currentSignal())),
+          );
+          return [fromTimeout, signalInImmediate === currentSignal()];
+        },
+        { name: "host" },
+      );
+      assert.deepEqual(await task, ["host", true]);
+    });
+  });
+});
+
+describe("loop callbacks", () => {
+  test("callSoon/callLater/callAt callbacks run outside any task, with the scheduler's values", async () => {
+    const seen = await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const log: Array<[string, string | undefined, unknown]> = [];
+      const record = (label: string) => () =>
+        log.push([label, requestId.getStore(), currentTask()]);
+      const task = requestId.run("task ctx", () =>
+        createTask(async () => {
+          await sleep(1);
+          loop.callSoon(record("soon from task"));
+          loop.callLater(5, record("later from task"));
+          loop.callAt(loop.time() + 10, record("at from task"));
+          await sleep(20);
+        }),
+      );
+      requestId.run("main ctx", () => loop.callSoon(record("soon from main")));
+      await task;
+      return log;
+    });
+    assert.deepEqual(seen, [
+      ["soon from main", "main ctx", null],
+      ["soon from task", "task ctx", null],
+      ["later from task", "task ctx", null],
+      ["at from task", "task ctx", null],
+    ]);
+  });
+
+  test("a callback scheduled from a task does not see another task's values", async () => {
+    const seen = await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const out: Array<string | undefined> = [];
+      // Task "busy" keeps the loop's host immediate armed from its own context.
+      const busy = requestId.run("busy", () =>
+        createTask(async () => {
+          for (let i = 0; i < 5; i++) await sleep(0);
+        }),
+      );
+      const quiet = requestId.run("quiet", () =>
+        createTask(async () => {
+          await sleep(0);
+          loop.callSoon(() => out.push(requestId.getStore()));
+          await sleep(0);
+        }),
+      );
+      loop.callSoon(() => out.push(requestId.getStore()));
+      await Promise.all([busy, quiet]);
+      return out;
+    });
+    assert.deepEqual(seen, [undefined, "quiet"]);
+  });
+
+  test("done callbacks run outside any task", async () => {
+    await runVirtual(async () => {
+      const seen: unknown[] = [];
+      const task = createTask(async () => {
+        const fut = new Future();
+        fut.addDoneCallback(() => seen.push(currentTask()));
+        fut.setResult(1);
+        await sleep(0);
+      });
+      await task;
+      task.addDoneCallback(() => seen.push(currentTask()));
+      await sleep(0);
+      assert.deepEqual(seen, [null, null]);
+    });
+  });
+});
