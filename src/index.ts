@@ -40,6 +40,39 @@ export {
 } from "./futures/future.ts";
 export { sleep } from "./futures/sleep.ts";
 export { Task, type TaskOptions } from "./futures/task.ts";
+// I/O
+export {
+  type ModuleSpecifier,
+  type ShutdownOptions,
+  ThreadPoolExecutor,
+  type ThreadPoolExecutorOptions,
+  type ThreadPoolExecutorStatistics,
+  toThread,
+} from "./io/executors.ts";
+export { type ClientConnectedCallback, Server } from "./io/server.ts";
+export {
+  type Separator,
+  StreamReader,
+  type StreamReaderOptions,
+  type StreamReaderStatistics,
+} from "./io/stream-reader.ts";
+export { type ExtraInfo, StreamWriter } from "./io/stream-writer.ts";
+export {
+  type OpenConnectionOptions,
+  openConnection,
+  type StartServerOptions,
+  startServer,
+} from "./io/streams.ts";
+export {
+  createSubprocessExec,
+  createSubprocessShell,
+  DEVNULL,
+  PIPE,
+  Process,
+  STDOUT,
+  type StdioOption,
+  type SubprocessOptions,
+} from "./io/subprocess.ts";
 // Loop
 export { type Clock, RealClock, VirtualClock } from "./loop/clock.ts";
 export {

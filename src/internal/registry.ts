@@ -10,6 +10,14 @@ import type { EventLoop } from "../loop/event-loop.ts";
 interface Registry {
   createFuture<T>(loop: EventLoop): Future<T>;
   createTask<T>(loop: EventLoop, fn: () => T | PromiseLike<T>, options?: TaskOptions): Task<T>;
+  /** Filled by the I/O layer (src/io/executors.ts). */
+  runInExecutor<T>(
+    loop: EventLoop,
+    executor: unknown,
+    moduleUrl: unknown,
+    exportName: unknown,
+    args: unknown[],
+  ): Future<T>;
 }
 
 function notLoaded(): never {
@@ -19,4 +27,5 @@ function notLoaded(): never {
 export const registry: Registry = {
   createFuture: notLoaded,
   createTask: notLoaded,
+  runInExecutor: notLoaded,
 };

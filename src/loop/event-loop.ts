@@ -205,6 +205,24 @@ export class EventLoop implements HandleOwner {
   }
 
   /**
+   * Runs `exportName` of the module at `moduleUrl` with `args` on a worker thread of `executor`
+   * (a `ThreadPoolExecutor`, or `null` for the loop's default one, created on first use and shut
+   * down by `run()`), and returns a Future of the result: asyncio's `run_in_executor`. A closure
+   * cannot cross to a thread, so the job is named by module URL and export; see `toThread`.
+   *
+   * **Cancellation:** cancelling the Future drops a queued job, and terminates the thread of a
+   * running one.
+   */
+  runInExecutor<T = unknown>(
+    executor: ClosableExecutor | null,
+    moduleUrl: string | URL,
+    exportName: string,
+    ...args: unknown[]
+  ): Future<T> {
+    return registry.runInExecutor<T>(this, executor, moduleUrl, exportName, args);
+  }
+
+  /**
    * Sets the function called for errors nobody else handles (a callback that threw, a task error
    * never retrieved, an error during shutdown); `null` restores the default, which logs to
    * `console.error`.

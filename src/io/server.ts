@@ -1,0 +1,286 @@
+/**
+ * `Server`: a listening TCP (or TLS) socket whose connections each run a handler task, with
+ * asyncio's (3.13) lifecycle.
+ *
+ * - `close()` stops listening; connections already accepted go on (asyncio). `closeClients()`
+ *   closes them gracefully, `abortClients()` at once (asyncio 3.13).
+ * - `waitClosed()` returns once the server is closed *and* every connection has ended, in
+ *   either order (asyncio ≥ 3.12.1).
+ * - `serveForever()` waits until cancelled, then closes and waits as above.
+ * - A handler task that fails is reported to the loop's exception handler ("Unhandled exception
+ *   in client_connected_cb") and its connection is closed; a cancelled handler's connection is
+ *   closed too (asyncio 3.12). A handler that returns leaves its connection open.
+ *
+ * @module
+ */
+import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import { inspect } from "node:util";
+import { RuntimeError } from "../exceptions.ts";
+import type { Future } from "../futures/future.ts";
+import type { Task } from "../futures/task.ts";
+import type { EventLoop } from "../loop/event-loop.ts";
+import type { IoResource, LoopIo } from "./loop-io.ts";
+import { StreamReader } from "./stream-reader.ts";
+import { type ExtraInfo, StreamWriter } from "./stream-writer.ts";
+import { WiredSocket } from "./wire.ts";
+
+/** The function a server runs, as a task, for each connection. */
+export type ClientConnectedCallback = (
+  reader: StreamReader,
+  writer: StreamWriter,
+) => void | PromiseLike<void>;
+
+/** How a Server was set up. @internal */
+export interface ServerSetup {
+  loop: EventLoop;
+  io: LoopIo;
+  netServer: NetServer;
+  callback: ClientConnectedCallback;
+  limit: number;
+  host: string | undefined;
+  port: number;
+  backlog: number | undefined;
+  tls: object | null;
+  noDelay: boolean;
+}
+
+type ServerState = "idle" | "serving" | "closed";
+
+/**
+ * A server started by {@link startServer}: asyncio's `Server`. Dispose of it with
+ * `await using server = await startServer(…)` (closes it and waits for its connections to end),
+ * or call `close()` and `await waitClosed()`.
+ *
+ * **Cancellation:** cancelling `serveForever()` closes the server and waits for its connections
+ * to end, then rethrows; cancelling `waitClosed()` only stops that wait.
+ *
+ * **Differences from asyncio:** `sockets` lists Node `AddressInfo` objects (`{ address, family,
+ * port }`) instead of socket objects; one host per server.
+ *
+ * @example
+ * ```ts
+ * import { run, startServer, openConnection } from "asyncio-ts";
+ * await run(async () => {
+ *   await using server = await startServer(async (reader, writer) => {
+ *     for await (const line of reader) writer.write(line.toString().toUpperCase());
+ *     writer.close();
+ *   }, "127.0.0.1", 0);
+ *   const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+ *   writer.write("hello\n");
+ *   writer.writeEof();
+ *   console.log((await reader.read()).toString().trim()); // "HELLO"
+ *   writer.close();
+ * });
+ * ```
+ */
+export class Server implements IoResource {
+  readonly #setup: ServerSetup;
+  #state: ServerState = "idle";
+  #address: AddressInfo | null = null;
+  readonly #clients = new Set<WiredSocket>();
+  /** Waiters of `waitClosed()`; `null` once the server is closed and every client gone. */
+  #waiters: Future<void>[] | null = [];
+  #servingForever: Future<void> | null = null;
+
+  /** @internal Use {@link startServer}. */
+  constructor(setup: ServerSetup) {
+    this.#setup = setup;
+    const server = setup.netServer;
+    server.on(setup.tls === null ? "connection" : "secureConnection", this.#onConnection);
+    server.on("error", (error: Error) => {
+      if (this.#state !== "serving") return; // listen() errors are reported by startServing()
+      setup.loop.callExceptionHandler({ message: "Server error", exception: error, server: this });
+    });
+    setup.io.track(this);
+  }
+
+  /** The loop this server runs on. */
+  getLoop(): EventLoop {
+    return this.#setup.loop;
+  }
+
+  /** Whether the server accepts connections. */
+  isServing(): boolean {
+    return this.#state === "serving";
+  }
+
+  /** The addresses it listens on (empty before it serves and once closed). */
+  get sockets(): readonly AddressInfo[] {
+    return this.#state === "serving" && this.#address !== null ? [this.#address] : [];
+  }
+
+  /**
+   * Starts accepting connections (done by `startServer` unless `startServing: false`).
+   * Idempotent. @throws {RuntimeError} once closed; the listen error (e.g. `EADDRINUSE`).
+   */
+  async startServing(): Promise<void> {
+    if (this.#state === "closed") throw new RuntimeError(`${this} is closed`);
+    if (this.#state === "serving") return;
+    const { netServer, host, port, backlog, loop } = this.#setup;
+    const listening = loop.createFuture<void>();
+    const onListening = () => {
+      if (!listening.done()) listening.setResult(undefined);
+    };
+    const onError = (error: Error) => {
+      if (!listening.done()) listening.setException(error);
+    };
+    netServer.once("listening", onListening);
+    netServer.once("error", onError);
+    netServer.listen({ host, port, backlog });
+    try {
+      await listening;
+    } catch (error) {
+      netServer.close();
+      throw error;
+    } finally {
+      netServer.off("listening", onListening);
+      netServer.off("error", onError);
+    }
+    if ((this.#state as ServerState) === "closed") {
+      netServer.close();
+      throw new RuntimeError(`${this} was closed while starting`);
+    }
+    this.#address = netServer.address() as AddressInfo;
+    this.#state = "serving";
+  }
+
+  /**
+   * Serves until cancelled; then closes the server and waits for its connections to end, and
+   * rethrows the cancellation. @throws {RuntimeError} if already serving forever, or closed.
+   */
+  async serveForever(): Promise<void> {
+    if (this.#servingForever !== null) {
+      throw new RuntimeError(`server ${this} is already being awaited on serveForever()`);
+    }
+    if (this.#state === "closed") throw new RuntimeError(`server ${this} is closed`);
+    await this.startServing();
+    const forever = this.#setup.loop.createFuture<void>();
+    this.#servingForever = forever;
+    try {
+      await forever;
+    } catch (error) {
+      try {
+        this.close();
+        await this.waitClosed();
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: rethrowing the cancellation, as asyncio
+        throw error;
+      }
+    } finally {
+      this.#servingForever = null;
+    }
+  }
+
+  /**
+   * Stops listening. Connections already accepted go on until they end (see
+   * {@link closeClients}). Idempotent.
+   */
+  close(): void {
+    if (this.#state === "closed") return;
+    const wasServing = this.#state === "serving";
+    this.#state = "closed";
+    if (wasServing) this.#setup.netServer.close();
+    const forever = this.#servingForever;
+    this.#servingForever = null;
+    if (forever !== null && !forever.done()) forever.cancel();
+    if (this.#clients.size === 0) this.#wakeup();
+  }
+
+  /** Closes every connection gracefully (queued data is sent first). asyncio 3.13. */
+  closeClients(): void {
+    for (const client of [...this.#clients]) client.writer!.close();
+  }
+
+  /** Closes every connection at once, dropping queued data. asyncio 3.13. */
+  abortClients(): void {
+    for (const client of [...this.#clients]) client.writer!.abort();
+  }
+
+  /**
+   * Waits until the server is closed and every connection has ended.
+   *
+   * **Cancellation:** only this wait stops.
+   */
+  async waitClosed(): Promise<void> {
+    const waiters = this.#waiters;
+    if (waiters === null) return;
+    const waiter = this.#setup.loop.createFuture<void>();
+    waiters.push(waiter);
+    await waiter;
+  }
+
+  /** `await using`: closes the server and waits until it is closed (asyncio's `async with server`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  /** Loop shutdown: stop listening; leftover connections are closed by their own resource. @internal */
+  _shutdown(): void {
+    this.close();
+    this.abortClients();
+  }
+
+  #wakeup(): void {
+    const waiters = this.#waiters;
+    if (waiters === null) return;
+    this.#waiters = null;
+    this.#setup.io.untrack(this);
+    for (const w of waiters) if (!w.done()) w.setResult(undefined);
+  }
+
+  readonly #onConnection = (socket: Socket): void => {
+    const setup = this.#setup;
+    if (this.#state !== "serving" || setup.loop.isClosed()) {
+      socket.destroy();
+      return;
+    }
+    if (setup.noDelay) socket.setNoDelay(true);
+    const reader = new StreamReader({ limit: setup.limit });
+    const extra: Partial<ExtraInfo> = setup.tls === null ? {} : { sslcontext: setup.tls };
+    const writer = new StreamWriter(socket, reader, extra);
+    let wired: WiredSocket;
+    try {
+      wired = new WiredSocket(socket, reader, writer, setup.io, () => this.#detach(wired));
+    } catch {
+      // The loop is shutting down: refuse the connection.
+      socket.destroy();
+      return;
+    }
+    this.#clients.add(wired);
+    const callback = setup.callback;
+    const task = setup.loop.createTask(() => callback(reader, writer));
+    task.addDoneCallback((t: Future<void>) => this.#handlerDone(t as Task<void>, writer));
+  };
+
+  #handlerDone(task: Task<void>, writer: StreamWriter): void {
+    if (task.cancelled()) {
+      writer.close();
+      return;
+    }
+    const error = task.exception();
+    if (error !== null) {
+      this.#setup.loop.callExceptionHandler({
+        message: "Unhandled exception in client_connected_cb",
+        exception: error,
+        task,
+        transport: writer.transport,
+      });
+      writer.close();
+    }
+  }
+
+  #detach(client: WiredSocket): void {
+    this.#clients.delete(client);
+    if (this.#clients.size === 0 && this.#state === "closed") this.#wakeup();
+  }
+
+  toString(): string {
+    const where = this.#address === null ? "" : ` ${this.#address.address}:${this.#address.port}`;
+    return `<Server ${this.#state}${where} clients=${this.#clients.size}${this.#setup.tls === null ? "" : " tls"}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}

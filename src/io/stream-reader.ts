@@ -1,0 +1,567 @@
+/**
+ * `StreamReader`: bytes arriving from a socket or a pipe, read with asyncio's calls (`read`,
+ * `readline`, `readexactly`, `readuntil`), with asyncio's flow control.
+ *
+ * The buffer is a queue of the chunks the transport delivered, plus an offset into the first.
+ * A read that returns a whole chunk hands it over without copying; any other read copies, so a
+ * returned Buffer never pins a larger chunk in memory.
+ *
+ * Flow control, as asyncio's: when more than `2 * limit` bytes are buffered the transport is
+ * paused (the kernel buffers fill and the peer's writes block), and it resumes once the buffer is
+ * back to `limit` bytes or less, or when a reader waits for more data while paused.
+ *
+ * Invariants:
+ * - At most one task waits for data at a time (`RuntimeError` otherwise), as in asyncio.
+ * - Bytes leave the buffer only when a read returns them: a read cancelled while it waits (or
+ *   `read()` cancelled between chunks) leaves every byte for the next reader.
+ * - Once an exception is set, every read throws it, even with bytes still buffered (asyncio).
+ *
+ * @module
+ */
+import { inspect } from "node:util";
+import { IncompleteReadError, LimitOverrunError, RuntimeError } from "../exceptions.ts";
+import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import { type IoWaiter, newWaiter } from "./io-waiter.ts";
+
+/** asyncio's default limit: 64 KiB. */
+export const DEFAULT_LIMIT = 65536;
+
+const EMPTY: Buffer = Buffer.alloc(0);
+const NEWLINE: readonly Buffer[] = [Buffer.from("\n")];
+
+/** What a reader pauses and resumes for flow control (a Node socket or pipe has both). */
+export interface ReadTransport {
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** Options of `new StreamReader()`. */
+export interface StreamReaderOptions {
+  /**
+   * The longest line or separator search, in bytes; the buffer pauses the transport past twice
+   * this. Default: 65536 (64 KiB), as asyncio.
+   */
+  limit?: number;
+}
+
+/** A separator for {@link StreamReader.readuntil}: bytes, a UTF-8 string, or several of them. */
+export type Separator = Uint8Array | string | ReadonlyArray<Uint8Array | string>;
+
+/** What {@link StreamReader.statistics} reports. */
+export interface StreamReaderStatistics {
+  /** Bytes buffered, not yet read. */
+  buffered: number;
+  /** Whether the end of the stream was seen. */
+  eof: boolean;
+  /** Whether the transport is paused because the buffer is full. */
+  paused: boolean;
+  /** Whether a task waits for data. */
+  waiting: boolean;
+  /** The reader's limit. */
+  limit: number;
+}
+
+function toBuffer(name: string, value: Uint8Array | string): Buffer {
+  if (typeof value === "string") return Buffer.from(value, "utf8");
+  if (value instanceof Uint8Array) {
+    return Buffer.isBuffer(value)
+      ? value
+      : Buffer.from(value.buffer, value.byteOffset, value.length);
+  }
+  throw typeError(name, "a Uint8Array or a string", value);
+}
+
+function checkCount(name: string, n: unknown): number {
+  if (typeof n !== "number") throw typeError(name, "an integer number of bytes", n);
+  if (!Number.isInteger(n)) throw rangeError(name, "an integer number of bytes", n);
+  return n;
+}
+
+/**
+ * Reads bytes from a stream: asyncio's `StreamReader`. You get one from {@link openConnection},
+ * a server's client callback, or a subprocess's `stdout`/`stderr`; `new StreamReader()` makes one
+ * you feed yourself (`feedData`, `feedEof`), which is handy in tests.
+ *
+ * Reads return `Buffer`s (a `Uint8Array` subclass). `for await (const line of reader)` iterates
+ * over lines (each with its `"\n"`, the last one maybe without) until the end of the stream.
+ *
+ * **Cancellation:** a read cancelled while it waits consumes nothing: the bytes stay buffered for
+ * the next read. `read()` (to EOF) cancelled midway puts back what it had collected.
+ *
+ * **Differences from asyncio:** separators may be strings (UTF-8); `readline()` past the limit
+ * throws {@link LimitOverrunError} (asyncio turns it into `ValueError`), after discarding the
+ * same bytes asyncio discards.
+ *
+ * @example
+ * ```ts
+ * import { run, StreamReader } from "asyncio-ts";
+ * await run(async () => {
+ *   const reader = new StreamReader();
+ *   reader.feedData(Buffer.from("hello\nworld"));
+ *   reader.feedEof();
+ *   const lines: string[] = [];
+ *   for await (const line of reader) lines.push(line.toString());
+ *   console.log(lines); // ["hello\n", "world"]
+ * });
+ * ```
+ */
+export class StreamReader implements AsyncIterable<Buffer> {
+  readonly #limit: number;
+  /** Buffered chunks; the live ones are `#chunks[#head..]`. */
+  #chunks: Buffer[] = [];
+  #head = 0;
+  /** Bytes of `#chunks[#head]` already consumed. */
+  #offset = 0;
+  #size = 0;
+  #eof = false;
+  #exception: unknown = null;
+  #hasException = false;
+  #waiter: IoWaiter | null = null;
+  #transport: ReadTransport | null = null;
+  #paused = false;
+
+  constructor(options: StreamReaderOptions = {}) {
+    checkOptions("options", options);
+    const limit = options.limit ?? DEFAULT_LIMIT;
+    if (typeof limit !== "number") throw typeError("options.limit", "a number of bytes", limit);
+    if (!Number.isInteger(limit) || limit <= 0) {
+      throw rangeError("options.limit", "a positive integer number of bytes", limit);
+    }
+    this.#limit = limit;
+  }
+
+  /** The limit given at creation (bytes). */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The exception set on the stream (a connection error), or `null`. */
+  exception(): unknown {
+    return this.#hasException ? this.#exception : null;
+  }
+
+  /** Sets the stream's exception: the waiting read and every later read throw it. */
+  setException(error: unknown): void {
+    this.#exception = error;
+    this.#hasException = true;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.fail(error);
+    }
+  }
+
+  /**
+   * Sets what the reader pauses and resumes for flow control. Set once, by whoever connects the
+   * reader to a socket or pipe.
+   */
+  setTransport(transport: ReadTransport): void {
+    if (this.#transport !== null) throw new RuntimeError("Transport already set");
+    if (
+      transport === null ||
+      typeof transport !== "object" ||
+      typeof transport.pause !== "function" ||
+      typeof transport.resume !== "function"
+    ) {
+      throw typeError("transport", "an object with pause() and resume()", transport);
+    }
+    this.#transport = transport;
+  }
+
+  /** Appends bytes to the buffer and wakes a waiting read. @throws {RuntimeError} after `feedEof()`. */
+  feedData(data: Uint8Array | string): void {
+    const chunk = toBuffer("data", data);
+    if (this.#eof) throw new RuntimeError("feedData() after feedEof()");
+    this._feed(chunk);
+  }
+
+  /** The transport's data path (no checks). @internal */
+  _feed(chunk: Buffer): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    this.#chunks.push(chunk);
+    this.#size += n;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.wake();
+    }
+    if (this.#size > 2 * this.#limit && !this.#paused && this.#transport !== null) {
+      this.#paused = true;
+      this.#transport.pause();
+    }
+  }
+
+  /** Marks the end of the stream and wakes a waiting read. */
+  feedEof(): void {
+    this.#eof = true;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.wake();
+    }
+  }
+
+  /** Whether the stream ended and every byte was read. */
+  atEof(): boolean {
+    return this.#eof && this.#size === 0;
+  }
+
+  /**
+   * Reads up to `n` bytes: with `n > 0`, returns as soon as at least one byte is available (an
+   * empty Buffer at EOF); with `n = -1` (the default), reads until EOF; with `n = 0`, returns an
+   * empty Buffer at once. The result is not limited by `limit`.
+   *
+   * **Cancellation:** nothing is consumed by a cancelled read; `read(-1)` puts back the bytes it
+   * had collected.
+   */
+  async read(n = -1): Promise<Buffer> {
+    checkCount("n", n);
+    if (this.#hasException) throw this.#exception;
+    if (n === 0) return EMPTY;
+    if (n < 0) return this.#readAll();
+    if (this.#size === 0 && !this.#eof) await this.#waitForData("read");
+    if (this.#size === 0) return EMPTY;
+    const data = this.#take(Math.min(n, this.#size));
+    if (this.#paused) this.#maybeResume();
+    return data;
+  }
+
+  async #readAll(): Promise<Buffer> {
+    const blocks: Buffer[] = [];
+    let total = 0;
+    try {
+      for (;;) {
+        const block = await this.read(this.#limit);
+        if (block.length === 0) break;
+        blocks.push(block);
+        total += block.length;
+      }
+    } catch (error) {
+      this.#unshift(blocks, total);
+      throw error;
+    }
+    return blocks.length === 1 ? blocks[0] : Buffer.concat(blocks, total);
+  }
+
+  /**
+   * Reads one line, up to and including `"\n"`. At EOF returns the partial last line (without
+   * `"\n"`), or an empty Buffer when nothing is left.
+   *
+   * @throws {LimitOverrunError} when the line exceeds `limit` bytes; the line (if its end was
+   * found) or the whole buffer (if not) is discarded first, as asyncio does.
+   */
+  async readline(): Promise<Buffer> {
+    try {
+      return await this.readuntil(NEWLINE as Buffer[]);
+    } catch (error) {
+      if (error instanceof IncompleteReadError) return error.partial as Buffer;
+      if (error instanceof LimitOverrunError) {
+        if (this.#byteAt(error.consumed) === 0x0a) this.#discard(error.consumed + 1);
+        else this.#discard(this.#size);
+        this.#maybeResume();
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Reads until `separator` is found and returns the data including it. `separator` may be a
+   * list (asyncio 3.13): the shortest result that ends with any of them wins.
+   *
+   * @throws {IncompleteReadError} at EOF before a separator; its `partial` holds the rest of the
+   * stream, which is consumed.
+   * @throws {LimitOverrunError} when no separator is found within `limit` bytes; the data stays
+   * buffered (`consumed` says how much to skip).
+   * @throws {RangeError} for an empty separator (or list).
+   */
+  async readuntil(separator: Separator = NEWLINE): Promise<Buffer> {
+    const seps = this.#separators(separator);
+    if (this.#hasException) throw this.#exception;
+    let minLen = seps[0].length;
+    let maxLen = minLen;
+    for (const s of seps) {
+      if (s.length < minLen) minLen = s.length;
+      if (s.length > maxLen) maxLen = s.length;
+    }
+    let offset = 0;
+    for (;;) {
+      if (this.#size - offset >= minLen) {
+        const found = this.#find(seps, offset);
+        if (found >= 0) {
+          const matchEnd = found;
+          const matchStart = this.#matchStart;
+          if (matchStart > this.#limit) {
+            throw new LimitOverrunError(
+              "Separator is found, but chunk is longer than limit",
+              matchStart,
+            );
+          }
+          const chunk = this.#take(matchEnd);
+          this.#maybeResume();
+          return chunk;
+        }
+        offset = Math.max(0, this.#size + 1 - maxLen);
+        if (offset > this.#limit) {
+          throw new LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+        }
+      }
+      if (this.#eof) {
+        const rest = this.#take(this.#size);
+        throw new IncompleteReadError(rest, null);
+      }
+      await this.#waitForData("readuntil");
+    }
+  }
+
+  /**
+   * Reads exactly `n` bytes (may exceed `limit`).
+   *
+   * @throws {IncompleteReadError} at EOF before `n` bytes; `partial` holds what was left, and is
+   * consumed. @throws {RangeError} if `n < 0`.
+   */
+  async readexactly(n: number): Promise<Buffer> {
+    checkCount("n", n);
+    if (n < 0) throw rangeError("n", "a byte count of 0 or more", n);
+    if (this.#hasException) throw this.#exception;
+    if (n === 0) return EMPTY;
+    while (this.#size < n) {
+      if (this.#eof) throw new IncompleteReadError(this.#take(this.#size), n);
+      await this.#waitForData("readexactly");
+    }
+    const data = this.#take(n);
+    this.#maybeResume();
+    return data;
+  }
+
+  /** Iterates over lines until EOF (asyncio's `async for line in reader`). */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+
+  /** A snapshot of the buffer and flow-control state. */
+  statistics(): StreamReaderStatistics {
+    return {
+      buffered: this.#size,
+      eof: this.#eof,
+      paused: this.#paused,
+      waiting: this.#waiter !== null,
+      limit: this.#limit,
+    };
+  }
+
+  toString(): string {
+    const info = ["StreamReader"];
+    if (this.#size > 0) info.push(`${this.#size} bytes`);
+    if (this.#eof) info.push("eof");
+    if (this.#limit !== DEFAULT_LIMIT) info.push(`limit=${this.#limit}`);
+    if (this.#waiter !== null) info.push("waiting");
+    if (this.#hasException) info.push(`exception=${String(this.#exception)}`);
+    if (this.#paused) info.push("paused");
+    return `<${info.join(" ")}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  // ---- buffer internals ----
+
+  async #waitForData(funcName: string): Promise<void> {
+    if (this.#waiter !== null) {
+      throw new RuntimeError(
+        `${funcName}() called while another task is already waiting for incoming data`,
+      );
+    }
+    // Waiting while paused would deadlock (readexactly(n) with n > limit): resume first.
+    if (this.#paused) {
+      this.#paused = false;
+      this.#transport!.resume();
+    }
+    const waiter = newWaiter(`<StreamReader.${funcName}()>`);
+    if (!waiter._done) this.#waiter = waiter;
+    try {
+      await waiter.promise;
+    } finally {
+      if (this.#waiter === waiter) this.#waiter = null;
+    }
+  }
+
+  #maybeResume(): void {
+    if (this.#paused && this.#size <= this.#limit) {
+      this.#paused = false;
+      this.#transport!.resume();
+    }
+  }
+
+  #separators(separator: Separator): Buffer[] {
+    if (separator === NEWLINE) return NEWLINE as Buffer[];
+    const list = Array.isArray(separator) ? separator : [separator as Uint8Array | string];
+    if (list.length === 0) {
+      throw rangeError("separator", "a non-empty separator or list of separators", separator);
+    }
+    const out: Buffer[] = [];
+    for (const s of list) {
+      const b = toBuffer("separator", s);
+      if (b.length === 0) {
+        throw rangeError("separator", "at least one byte (an empty separator never matches)", s);
+      }
+      out.push(b);
+    }
+    return out;
+  }
+
+  /** Start of the match found by the last successful `#find`. */
+  #matchStart = 0;
+
+  /**
+   * Finds the earliest-ending match of any separator starting at or after logical position
+   * `from`; returns the match end (exclusive) and sets `#matchStart`, or returns -1.
+   */
+  #find(seps: Buffer[], from: number): number {
+    if (seps.length === 1 && seps[0].length === 1) return this.#findByte(seps[0][0], from);
+    // Multi-byte separators may straddle chunks: search one contiguous buffer.
+    this.#coalesce();
+    if (this.#size === 0) return -1;
+    const buf = this.#chunks[this.#head];
+    const base = this.#offset;
+    let bestEnd = -1;
+    for (const sep of seps) {
+      const i = buf.indexOf(sep, base + from);
+      if (i >= 0) {
+        const end = i - base + sep.length;
+        if (bestEnd < 0 || end < bestEnd) {
+          bestEnd = end;
+          this.#matchStart = i - base;
+        }
+      }
+    }
+    return bestEnd;
+  }
+
+  #findByte(byte: number, from: number): number {
+    const chunks = this.#chunks;
+    let pos = 0; // logical position of the current chunk's first unread byte
+    for (let i = this.#head; i < chunks.length; i++) {
+      const chunk = chunks[i];
+      const start = i === this.#head ? this.#offset : 0;
+      const len = chunk.length - start;
+      if (pos + len > from) {
+        const at = chunk.indexOf(byte, start + Math.max(0, from - pos));
+        if (at >= 0) {
+          this.#matchStart = pos + (at - start);
+          return this.#matchStart + 1;
+        }
+      }
+      pos += len;
+    }
+    return -1;
+  }
+
+  #byteAt(index: number): number {
+    if (index >= this.#size) return -1;
+    const chunks = this.#chunks;
+    let pos = index;
+    for (let i = this.#head; i < chunks.length; i++) {
+      const start = i === this.#head ? this.#offset : 0;
+      const len = chunks[i].length - start;
+      if (pos < len) return chunks[i][start + pos];
+      pos -= len;
+    }
+    return -1;
+  }
+
+  /** Merges the buffered chunks into one. */
+  #coalesce(): void {
+    if (this.#chunks.length - this.#head <= 1) return;
+    const merged = this.#take(this.#size);
+    this.#chunks = [merged];
+    this.#head = 0;
+    this.#offset = 0;
+    this.#size = merged.length;
+  }
+
+  /** Removes and returns the first `n` bytes (`0 < n <= size`, or 0). */
+  #take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    const chunks = this.#chunks;
+    let first = chunks[this.#head];
+    let offset = this.#offset;
+    const avail = first.length - offset;
+    let out: Buffer;
+    if (n <= avail) {
+      if (offset === 0 && n === avail) out = first;
+      else {
+        out = Buffer.allocUnsafe(n);
+        first.copy(out, 0, offset, offset + n);
+      }
+      offset += n;
+      if (offset === first.length) {
+        this.#advance();
+        offset = 0;
+      }
+      this.#offset = offset;
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        first = chunks[this.#head];
+        const count = Math.min(first.length - offset, n - filled);
+        first.copy(out, filled, offset, offset + count);
+        filled += count;
+        offset += count;
+        if (offset === first.length) {
+          this.#advance();
+          offset = 0;
+        }
+      }
+      this.#offset = offset;
+    }
+    this.#size -= n;
+    return out;
+  }
+
+  /** Drops the first `n` bytes. */
+  #discard(n: number): void {
+    if (n >= this.#size) {
+      this.#chunks = [];
+      this.#head = 0;
+      this.#offset = 0;
+      this.#size = 0;
+      return;
+    }
+    this.#take(n);
+  }
+
+  #advance(): void {
+    const chunks = this.#chunks;
+    chunks[this.#head] = EMPTY;
+    this.#head++;
+    if (this.#head === chunks.length) {
+      chunks.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= chunks.length) {
+      this.#chunks = chunks.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Puts bytes back at the front of the buffer (a cancelled `read()` returning its blocks). */
+  #unshift(blocks: Buffer[], total: number): void {
+    if (total === 0) return;
+    const rest = this.#chunks.slice(this.#head);
+    if (rest.length > 0 && this.#offset > 0) rest[0] = rest[0].subarray(this.#offset);
+    this.#chunks = [...blocks, ...rest];
+    this.#head = 0;
+    this.#offset = 0;
+    this.#size += total;
+    if (this.#size > 2 * this.#limit && !this.#paused && this.#transport !== null) {
+      this.#paused = true;
+      this.#transport.pause();
+    }
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * `StreamWriter`: writing to a socket or a pipe with asyncio's calls, and real backpressure.
+ *
+ * `write()` hands the bytes to Node at once (no copy, no buffering here); when Node's buffer is
+ * over its high-water mark (`socket.write` returns false) the writer is *paused*, and `drain()`
+ * waits until Node emits `"drain"`. A loop of `write(); await drain()` therefore holds at most
+ * about one high-water mark plus one chunk in memory, whatever the peer's speed (asyncio's
+ * `FlowControlMixin`).
+ *
+ * Lifecycle: open → closing (`close()` called: flush, then close) → closed (the socket's
+ * `"close"` event). `writeEof()` half-closes: the peer reads EOF, this side can still read.
+ *
+ * Invariants:
+ * - After `writeEof()`, `write()` throws `RuntimeError` (asyncio).
+ * - After `close()` or once the connection is lost, `write()` drops the data silently and
+ *   `drain()` reports the loss (asyncio: `ConnectionResetError('Connection lost')`).
+ * - Every drain waiter is woken once: by `"drain"`, or by the loss of the connection.
+ *
+ * @module
+ */
+import type { Socket } from "node:net";
+import type { CipherNameAndProtocol, PeerCertificate, TLSSocket } from "node:tls";
+import { inspect } from "node:util";
+import { RuntimeError } from "../exceptions.ts";
+import { typeError } from "../internal/validate.ts";
+import { type IoWaiter, newWaiter } from "./io-waiter.ts";
+import type { StreamReader } from "./stream-reader.ts";
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** The keys of {@link StreamWriter.getExtraInfo} and what each returns (asyncio's names). */
+export interface ExtraInfo {
+  /** The remote address: `[host, port]`. */
+  peername: [host: string, port: number];
+  /** The local address: `[host, port]`. */
+  sockname: [host: string, port: number];
+  /** The Node socket (`net.Socket`, or `tls.TLSSocket` over TLS). */
+  socket: Socket;
+  /** Over TLS: the TLS options the connection was made with (what `ssl` was given). */
+  sslcontext: object;
+  /** Over TLS: the `tls.TLSSocket`. */
+  ssl_object: TLSSocket;
+  /** Over TLS: the peer's certificate (`null` when the peer sent none). */
+  peercert: PeerCertificate | null;
+  /** Over TLS: the negotiated cipher. */
+  cipher: CipherNameAndProtocol;
+  /** For a subprocess pipe: the Node pipe socket. */
+  pipe: Socket;
+}
+
+/** The error `drain()` reports after the connection was lost without an error of its own. */
+export function connectionLostError(message = "Connection lost"): Error {
+  return Object.assign(new Error(message), { code: "ECONNRESET" });
+}
+
+/**
+ * Writes bytes to a stream: asyncio's `StreamWriter`. You get one from {@link openConnection},
+ * a server's client callback, or a subprocess's `stdin`.
+ *
+ * **Cancellation:** a `drain()` cancelled while it waits leaves the writer as it was (the data
+ * already written stays queued in Node); `waitClosed()` likewise.
+ *
+ * **Differences from asyncio:** `write()` also takes strings (encoded as UTF-8); `transport` is
+ * the Node socket; after `close()` the writer flushes and destroys the socket without waiting for
+ * the peer to close its side.
+ *
+ * @example
+ * ```ts
+ * import { run, openConnection, startServer } from "asyncio-ts";
+ * await run(async () => {
+ *   const server = await startServer(async (reader, writer) => {
+ *     writer.write(await reader.readline());
+ *     await writer.drain();
+ *     writer.close();
+ *   }, "127.0.0.1", 0);
+ *   const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+ *   writer.write("ping\n");
+ *   await writer.drain();
+ *   console.log((await reader.readline()).toString().trim()); // "ping"
+ *   writer.close();
+ *   await writer.waitClosed();
+ *   server.close();
+ *   await server.waitClosed();
+ * });
+ * ```
+ */
+export class StreamWriter {
+  readonly #socket: Socket;
+  readonly #reader: StreamReader | null;
+  readonly #extra: Partial<ExtraInfo>;
+  readonly #tls: boolean;
+  #paused = false;
+  #drainWaiters: IoWaiter[] = [];
+  #closing = false;
+  #eofWritten = false;
+  #lost = false;
+  #error: unknown = null;
+  #closeWaiters: IoWaiter[] = [];
+
+  /**
+   * Wraps a connected Node socket or pipe. Prefer the factories ({@link openConnection},
+   * `startServer`, `createSubprocessExec`), which also connect the reader side.
+   * @internal
+   */
+  constructor(socket: Socket, reader: StreamReader | null, extra: Partial<ExtraInfo> = {}) {
+    this.#socket = socket;
+    this.#reader = reader;
+    this.#extra = extra;
+    this.#tls = "encrypted" in socket && (socket as TLSSocket).encrypted === true;
+    socket.on("drain", this.#onDrain);
+  }
+
+  /** The underlying Node socket (asyncio's `transport`). */
+  get transport(): Socket {
+    return this.#socket;
+  }
+
+  /**
+   * Queues `data` for sending; never blocks. Follow a run of writes with `await drain()` so that a
+   * slow peer slows the writer down instead of filling memory.
+   *
+   * @throws {RuntimeError} after `writeEof()`. @throws {TypeError} for anything but bytes or a string.
+   */
+  write(data: Uint8Array | string): void {
+    if (typeof data === "string") {
+      if (data.length === 0) return;
+    } else if (data instanceof Uint8Array) {
+      if (data.length === 0) return;
+    } else throw typeError("data", "a Uint8Array or a string", data);
+    if (this.#eofWritten) throw new RuntimeError("Cannot call write() after writeEof()");
+    if (this.#closing || this.#lost) return;
+    if (!this.#socket.write(data)) this.#paused = true;
+  }
+
+  /** Writes every item of `data` in one batch (corked: one system call where possible). */
+  writelines(data: Iterable<Uint8Array | string>): void {
+    if (data === null || typeof data !== "object" || !(Symbol.iterator in data)) {
+      throw typeError("data", "an iterable of Uint8Arrays or strings", data);
+    }
+    const items = [...data];
+    for (const item of items) {
+      if (typeof item !== "string" && !(item instanceof Uint8Array)) {
+        throw typeError("data[i]", "a Uint8Array or a string", item);
+      }
+    }
+    if (this.#eofWritten) throw new RuntimeError("Cannot call write() after writeEof()");
+    if (this.#closing || this.#lost) return;
+    const socket = this.#socket;
+    socket.cork();
+    try {
+      for (const item of items) if (item.length > 0 && !socket.write(item)) this.#paused = true;
+    } finally {
+      socket.uncork();
+    }
+  }
+
+  /**
+   * Waits until the write buffer is below its high-water mark. Returns at once when it already
+   * is.
+   *
+   * @throws the connection's error (as the reader's exception, or the socket's) once the
+   * connection failed; an `ECONNRESET` "Connection lost" error once it was closed.
+   *
+   * **Cancellation:** cancelling the wait changes nothing in the writer.
+   */
+  drain(): Promise<void> {
+    const readerError = this.#reader?.exception() ?? null;
+    if (readerError !== null) return Promise.reject(readerError);
+    if (this.#lost) {
+      return Promise.reject(this.#error ?? connectionLostError());
+    }
+    if (!this.#paused) return RESOLVED;
+    const waiter = newWaiter("<StreamWriter.drain()>");
+    if (!waiter._done) this.#drainWaiters.push(waiter);
+    return waiter.promise;
+  }
+
+  /** Whether this writer can half-close (`writeEof()`): true for TCP and pipes, false over TLS. */
+  canWriteEof(): boolean {
+    return !this.#tls;
+  }
+
+  /**
+   * Closes the write side after the queued data (the peer reads EOF); the read side stays open.
+   * Idempotent. @throws {RuntimeError} over TLS (see {@link canWriteEof}).
+   */
+  writeEof(): void {
+    if (this.#tls) throw new RuntimeError("TLS streams cannot write EOF: canWriteEof() is false");
+    if (this.#eofWritten || this.#closing || this.#lost) return;
+    this.#eofWritten = true;
+    this.#socket.end();
+  }
+
+  /**
+   * Closes the stream: sends what is queued, then closes the socket. The reader sees EOF. Use
+   * `await waitClosed()` to wait until it is closed.
+   */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    if (typeof socket.destroySoon === "function") socket.destroySoon();
+    else socket.end(() => socket.destroy());
+  }
+
+  /** Closes at once, dropping queued data (asyncio's `transport.abort()`). */
+  abort(): void {
+    this.#closing = true;
+    this.#socket.destroy();
+  }
+
+  /** Whether the stream is closed or closing. */
+  isClosing(): boolean {
+    return this.#closing || this.#lost;
+  }
+
+  /**
+   * Waits until the stream is closed. Throws the connection's error if it ended with one.
+   *
+   * **Cancellation:** cancelling the wait does not affect closing.
+   */
+  waitClosed(): Promise<void> {
+    if (this.#lost) return this.#error === null ? RESOLVED : Promise.reject(this.#error);
+    const waiter = newWaiter("<StreamWriter.waitClosed()>");
+    if (!waiter._done) this.#closeWaiters.push(waiter);
+    return waiter.promise;
+  }
+
+  /**
+   * Information about the connection, under asyncio's names (see {@link ExtraInfo}); returns
+   * `defaultValue` for names that do not apply.
+   */
+  getExtraInfo<K extends keyof ExtraInfo>(
+    name: K,
+    defaultValue?: ExtraInfo[K],
+  ): ExtraInfo[K] | undefined;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    if (typeof name !== "string") throw typeError("name", "a string", name);
+    const socket = this.#socket;
+    switch (name) {
+      case "peername":
+        return socket.remoteAddress === undefined
+          ? defaultValue
+          : [socket.remoteAddress, socket.remotePort];
+      case "sockname":
+        return socket.localAddress === undefined
+          ? defaultValue
+          : [socket.localAddress, socket.localPort];
+      case "socket":
+        return this.#extra.pipe === undefined ? socket : defaultValue;
+      case "ssl_object":
+        return this.#tls ? socket : defaultValue;
+      case "peercert": {
+        if (!this.#tls) return defaultValue;
+        const cert = (socket as TLSSocket).getPeerCertificate();
+        return cert && Object.keys(cert).length > 0 ? cert : null;
+      }
+      case "cipher":
+        return this.#tls ? (socket as TLSSocket).getCipher() : defaultValue;
+      default: {
+        const value = (this.#extra as Record<string, unknown>)[name];
+        return value === undefined ? defaultValue : value;
+      }
+    }
+  }
+
+  /** The socket closed (`error` when it failed). @internal */
+  _connectionLost(error: unknown): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.#error = error;
+    this.#socket.off("drain", this.#onDrain);
+    const drains = this.#drainWaiters;
+    this.#drainWaiters = [];
+    if (this.#paused) {
+      for (const w of drains) {
+        if (error === null) w.wake();
+        else w.fail(error);
+      }
+    } else for (const w of drains) w.wake();
+    const closes = this.#closeWaiters;
+    this.#closeWaiters = [];
+    for (const w of closes) {
+      if (error === null) w.wake();
+      else w.fail(error);
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    this.#paused = false;
+    const waiters = this.#drainWaiters;
+    if (waiters.length === 0) return;
+    this.#drainWaiters = [];
+    for (const w of waiters) w.wake();
+  };
+
+  toString(): string {
+    const state = this.#lost ? "closed" : this.#closing ? "closing" : "open";
+    const info = [`StreamWriter ${state}`];
+    const peer = this.getExtraInfo("peername");
+    if (peer !== undefined) info.push(`peer=${peer[0]}:${peer[1]}`);
+    if (this.#eofWritten) info.push("eof-written");
+    if (this.#paused) info.push("paused");
+    info.push(`buffered=${this.#socket.writableLength}`);
+    return `<${info.join(" ")}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,448 @@
+/**
+ * Subprocesses with asyncio's API: `createSubprocessExec`, `createSubprocessShell` and
+ * `Process`, on Node's `child_process.spawn`, with the child's pipes as asyncio streams.
+ *
+ * - `PIPE` gives a stream (`process.stdin` is a StreamWriter, `stdout`/`stderr` are
+ *   StreamReaders with the usual flow control); `DEVNULL` connects to /dev/null; `STDOUT`
+ *   (for stderr) merges stderr into stdout; `null`/`undefined` (the default) inherits the
+ *   parent's; a number is a file descriptor of the parent.
+ * - `returncode` is `null` while the child runs, then its exit code, or `-N` when signal N
+ *   killed it (asyncio's convention).
+ * - A program that cannot be started rejects the create call with Node's spawn error (`ENOENT`
+ *   names the program).
+ *
+ * At the end of `run()`, a child still running is killed (SIGKILL) and reaped, and its pipes
+ * closed, as closing asyncio's subprocess transport does: no zombie, no handle keeps Node alive.
+ *
+ * @module
+ */
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import type { Socket } from "node:net";
+import { constants as osConstants } from "node:os";
+import { inspect } from "node:util";
+import { isCancelledError } from "../exceptions.ts";
+import type { Future } from "../futures/future.ts";
+import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import type { EventLoop } from "../loop/event-loop.ts";
+import { getRunningLoop } from "../loop/running.ts";
+import { type IoResource, type LoopIo, loopIo } from "./loop-io.ts";
+import { DEFAULT_LIMIT, StreamReader } from "./stream-reader.ts";
+import { StreamWriter } from "./stream-writer.ts";
+import { WiredSocket } from "./wire.ts";
+
+/** Connect the child's stream to a new pipe (a StreamWriter or StreamReader on `Process`). */
+export const PIPE = -1;
+/** For `stderr`: send the child's stderr where its stdout goes. */
+export const STDOUT = -2;
+/** Connect the child's stream to /dev/null. */
+export const DEVNULL = -3;
+
+/**
+ * Where a child's stdin, stdout or stderr goes: {@link PIPE}, {@link DEVNULL}, {@link STDOUT}
+ * (stderr only), a file descriptor number of this process, or `null`/`undefined` to inherit.
+ */
+export type StdioOption = number | null | undefined;
+
+/** Options of {@link createSubprocessExec} and {@link createSubprocessShell}. */
+export interface SubprocessOptions {
+  /** The child's stdin. Default: inherited. */
+  stdin?: StdioOption;
+  /** The child's stdout. Default: inherited. */
+  stdout?: StdioOption;
+  /** The child's stderr. Default: inherited. */
+  stderr?: StdioOption;
+  /** The limit of the stdout/stderr readers (bytes). Default: 65536. */
+  limit?: number;
+  /** Working directory of the child. */
+  cwd?: string | URL;
+  /** Environment of the child. Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Run the child in a new process group / session (`start_new_session` in asyncio). */
+  detached?: boolean;
+  /** User id of the child. */
+  uid?: number;
+  /** Group id of the child. */
+  gid?: number;
+  /** The child's `argv[0]` (exec only). */
+  argv0?: string;
+}
+
+function signalNumber(name: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[name] ?? 0;
+}
+
+/** The `spawn` stdio entry for an option. */
+function stdioEntry(name: string, value: StdioOption): "pipe" | "ignore" | "inherit" | number {
+  if (value === null || value === undefined) return "inherit";
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw typeError(name, "PIPE, DEVNULL, STDOUT, a file descriptor or null", value);
+  }
+  if (value === PIPE) return "pipe";
+  if (value === DEVNULL) return "ignore";
+  if (value === STDOUT) {
+    if (name !== "options.stderr") {
+      throw rangeError(
+        name,
+        "PIPE, DEVNULL, a file descriptor or null (STDOUT is for stderr)",
+        value,
+      );
+    }
+    return "inherit"; // replaced by the caller
+  }
+  if (value < 0) throw rangeError(name, "PIPE, DEVNULL, STDOUT, a file descriptor or null", value);
+  return value;
+}
+
+/**
+ * A running (or finished) child process: asyncio's `asyncio.subprocess.Process`.
+ *
+ * **Cancellation:** cancelling `wait()` or `communicate()` leaves the child running and the
+ * `Process` usable: call them again later. A cancelled `communicate()` gives the output it had
+ * collected back to the readers (nothing is lost for the next call), but the input it was
+ * given may be partly written and stdin stays open: do not pass the same input again.
+ *
+ * **Differences from asyncio:** `sendSignal` takes a signal name or number and does nothing once
+ * the child has exited; `communicate()` returns `[stdout, stderr]` with `null` for streams that
+ * are not pipes.
+ *
+ * @example
+ * ```ts
+ * import { run, createSubprocessExec, PIPE } from "asyncio-ts";
+ * await run(async () => {
+ *   const proc = await createSubprocessExec("tr", ["a-z", "A-Z"], { stdin: PIPE, stdout: PIPE });
+ *   const [out] = await proc.communicate("shout\n");
+ *   console.log(out!.toString().trim(), proc.returncode); // "SHOUT 0"
+ * });
+ * ```
+ */
+export class Process implements IoResource {
+  /** The child's stdin when it is a pipe, else `null`. */
+  readonly stdin: StreamWriter | null;
+  /** The child's stdout (with stderr merged in under `stderr: STDOUT`) when a pipe, else `null`. */
+  readonly stdout: StreamReader | null;
+  /** The child's stderr when a pipe, else `null`. */
+  readonly stderr: StreamReader | null;
+  /** The process id. */
+  readonly pid: number;
+  readonly #child: ChildProcess;
+  readonly #loop: EventLoop;
+  readonly #io: LoopIo;
+  readonly #pipes: Socket[] = [];
+  #returncode: number | null = null;
+  #waiters: Future<number>[] = [];
+  #exited: Promise<void>;
+
+  /** @internal Use {@link createSubprocessExec} or {@link createSubprocessShell}. */
+  constructor(
+    child: ChildProcess,
+    loop: EventLoop,
+    io: LoopIo,
+    limit: number,
+    mergeStderr: boolean,
+  ) {
+    this.#child = child;
+    this.#loop = loop;
+    this.#io = io;
+    this.pid = child.pid!;
+    this.#exited = new Promise<void>((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.#returncode = code ?? (signal === null ? 0 : -signalNumber(signal));
+        const waiters = this.#waiters;
+        this.#waiters = [];
+        for (const w of waiters) if (!w.done()) w.setResult(this.#returncode);
+        this.#maybeForget();
+        resolve();
+      });
+    });
+    let stdin: StreamWriter | null = null;
+    if (child.stdin !== null) {
+      const pipe = child.stdin as Socket;
+      stdin = new StreamWriter(pipe, null, { pipe });
+      this.#addPipe(new WiredSocket(pipe, null, stdin, null));
+    }
+    let stdout: StreamReader | null = null;
+    if (child.stdout !== null) {
+      stdout = new StreamReader({ limit });
+      if (mergeStderr && child.stderr !== null) {
+        this.#mergePipes(stdout, child.stdout as Socket, child.stderr as Socket);
+      } else this.#addPipe(new WiredSocket(child.stdout as Socket, stdout, null, null));
+    }
+    let stderr: StreamReader | null = null;
+    if (child.stderr !== null && !mergeStderr) {
+      stderr = new StreamReader({ limit });
+      this.#addPipe(new WiredSocket(child.stderr as Socket, stderr, null, null));
+    }
+    this.stdin = stdin;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    io.track(this);
+  }
+
+  /** The exit code; `-N` if killed by signal N; `null` while running. */
+  get returncode(): number | null {
+    return this.#returncode;
+  }
+
+  /**
+   * Waits for the child to exit and returns its `returncode`. Does not read the pipes: a child
+   * that fills a pipe nobody reads blocks forever (use {@link communicate}).
+   *
+   * **Cancellation:** the child keeps running; `wait()` can be called again.
+   */
+  async wait(): Promise<number> {
+    if (this.#returncode !== null) return this.#returncode;
+    const waiter = this.#loop.createFuture<number>();
+    this.#waiters.push(waiter);
+    return await waiter;
+  }
+
+  /**
+   * Sends `input` (if given) to stdin and closes it, reads stdout and stderr to EOF, waits for
+   * the child to exit, and returns `[stdout, stderr]` (`null` for a stream that is not a pipe).
+   * A child that exits without reading its input is not an error (`EPIPE` is ignored, as in
+   * asyncio).
+   *
+   * **Cancellation:** the child keeps running; the output collected so far goes back to the
+   * readers; stdin may have been partly written and is left open.
+   *
+   * @throws {TypeError} if `input` is given but stdin is not a pipe.
+   */
+  async communicate(input?: Uint8Array | string | null): Promise<[Buffer | null, Buffer | null]> {
+    if (input !== undefined && input !== null) {
+      if (typeof input !== "string" && !(input instanceof Uint8Array)) {
+        throw typeError("input", "a Uint8Array, a string or null", input);
+      }
+      if (this.stdin === null) {
+        throw new TypeError("communicate(input) needs stdin: PIPE when the process is created");
+      }
+    }
+    const results = await Promise.all([
+      this.stdin === null ? null : this.#feedStdin(this.stdin, input ?? null),
+      this.stdout === null ? null : this.stdout.read(),
+      this.stderr === null ? null : this.stderr.read(),
+    ]);
+    await this.wait();
+    return [results[1], results[2]];
+  }
+
+  async #feedStdin(stdin: StreamWriter, input: Uint8Array | string | null): Promise<null> {
+    if (input !== null) stdin.write(input);
+    try {
+      await stdin.drain();
+    } catch (error) {
+      if (isCancelledError(error)) throw error;
+      const code = (error as { code?: unknown } | null)?.code;
+      if (code !== "EPIPE" && code !== "ECONNRESET") throw error;
+      // The child exited without reading all its input: not an error (asyncio ignores it too).
+    }
+    stdin.close();
+    return null;
+  }
+
+  /**
+   * Sends a signal (a name like `"SIGINT"` or a number). Does nothing once the child has exited.
+   */
+  sendSignal(signal: NodeJS.Signals | number): void {
+    if (typeof signal !== "string" && typeof signal !== "number") {
+      throw typeError("signal", 'a signal name (e.g. "SIGTERM") or number', signal);
+    }
+    if (this.#returncode !== null) return;
+    this.#child.kill(signal);
+  }
+
+  /** Sends SIGTERM. */
+  terminate(): void {
+    this.sendSignal("SIGTERM");
+  }
+
+  /** Sends SIGKILL. */
+  kill(): void {
+    this.sendSignal("SIGKILL");
+  }
+
+  /** Loop shutdown: kill the child if it still runs, reap it, close the pipes. @internal */
+  _shutdown(): Promise<void> | undefined {
+    for (const pipe of this.#pipes) pipe.destroy();
+    if (this.#returncode !== null) return undefined;
+    this.#child.kill("SIGKILL");
+    // Reap it (no zombie), but never let a stuck child hang the shutdown.
+    return new Promise<void>((resolve) => {
+      const guard = setTimeout(resolve, 2000);
+      guard.unref();
+      this.#exited.then(() => {
+        clearTimeout(guard);
+        resolve();
+      });
+    }).finally(() => this.#child.unref());
+  }
+
+  #addPipe(wired: WiredSocket): void {
+    this.#pipes.push(wired.socket);
+    wired.socket.once("close", () => this.#maybeForget());
+  }
+
+  /** stdout and stderr into one reader: EOF once both ended; flow control pauses both. */
+  #mergePipes(reader: StreamReader, out: Socket, err: Socket): void {
+    reader.setTransport({
+      pause() {
+        out.pause();
+        err.pause();
+      },
+      resume() {
+        out.resume();
+        err.resume();
+      },
+    });
+    let open = 2;
+    const onEnd = () => {
+      if (--open === 0) reader.feedEof();
+    };
+    for (const pipe of [out, err]) {
+      pipe.on("data", (chunk: Buffer) => reader._feed(chunk));
+      pipe.once("close", onEnd);
+      pipe.on("error", (error: Error) => {
+        if (reader.exception() === null) reader.setException(error);
+      });
+      this.#pipes.push(pipe);
+      pipe.once("close", () => this.#maybeForget());
+    }
+  }
+
+  #maybeForget(): void {
+    if (this.#returncode === null) return;
+    for (const pipe of this.#pipes) if (!pipe.destroyed) return;
+    this.#io.untrack(this);
+  }
+
+  toString(): string {
+    const state = this.#returncode === null ? "running" : `returncode=${this.#returncode}`;
+    return `<Process ${this.pid} ${state}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+async function create(
+  file: string,
+  args: readonly string[],
+  shell: boolean,
+  options: SubprocessOptions,
+): Promise<Process> {
+  checkOptions("options", options);
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  if (typeof limit !== "number" || !Number.isInteger(limit) || limit <= 0) {
+    throw rangeError("options.limit", "a positive integer number of bytes", limit);
+  }
+  const stdin = stdioEntry("options.stdin", options.stdin);
+  const stdout = stdioEntry("options.stdout", options.stdout);
+  let stderr = stdioEntry("options.stderr", options.stderr);
+  const merge = options.stderr === STDOUT && stdout === "pipe";
+  if (options.stderr === STDOUT) stderr = stdout === "inherit" ? 1 : stdout;
+  const loop = getRunningLoop();
+  const io = loopIo(loop);
+  const spawnOptions: SpawnOptions = {
+    stdio: [stdin, stdout, stderr],
+    cwd: options.cwd,
+    env: options.env,
+    detached: options.detached,
+    uid: options.uid,
+    gid: options.gid,
+    argv0: options.argv0,
+    shell,
+    windowsHide: true,
+  };
+  const child = spawn(file, args as string[], spawnOptions);
+  const started = loop.createFuture<void>();
+  const onSpawn = () => {
+    if (!started.done()) started.setResult(undefined);
+  };
+  const onError = (error: Error) => {
+    if (!started.done()) started.setException(error);
+  };
+  child.once("spawn", onSpawn);
+  child.once("error", onError);
+  try {
+    await started;
+  } catch (error) {
+    if (child.pid !== undefined && child.exitCode === null) child.kill("SIGKILL");
+    for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
+    throw error;
+  } finally {
+    child.off("spawn", onSpawn);
+    child.off("error", onError);
+  }
+  // Later errors (a failed kill) are reported by the calls that cause them.
+  child.on("error", () => {});
+  return new Process(child, loop, io, limit, merge);
+}
+
+/**
+ * Starts `program` with `args` (no shell): asyncio's `create_subprocess_exec`. Resolves once the
+ * child runs.
+ *
+ * @throws Node's spawn error when the program cannot be started (`ENOENT`: "spawn <program>
+ * ENOENT"; `EACCES`). @throws {TypeError}/{RangeError} for bad arguments.
+ *
+ * **Cancellation:** cancelling the call before the child started kills it.
+ *
+ * **Differences from asyncio:** the arguments are one array, `createSubprocessExec("ls",
+ * ["-l"], options)`, not rest parameters.
+ *
+ * @example
+ * ```ts
+ * import { run, createSubprocessExec, PIPE } from "asyncio-ts";
+ * await run(async () => {
+ *   const proc = await createSubprocessExec("echo", ["hello"], { stdout: PIPE });
+ *   console.log((await proc.stdout!.readline()).toString().trim()); // "hello"
+ *   console.log(await proc.wait()); // 0
+ * });
+ * ```
+ */
+export function createSubprocessExec(
+  program: string,
+  args: readonly string[] = [],
+  options: SubprocessOptions = {},
+): Promise<Process> {
+  try {
+    if (typeof program !== "string" || program.length === 0) {
+      throw typeError("program", "a non-empty string", program);
+    }
+    if (!Array.isArray(args) || args.some((a) => typeof a !== "string")) {
+      throw typeError("args", "an array of strings", args);
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return create(program, args, false, options);
+}
+
+/**
+ * Runs `cmd` through the shell (`/bin/sh -c cmd`): asyncio's `create_subprocess_shell`. Quote
+ * untrusted input yourself, or use {@link createSubprocessExec}.
+ *
+ * @throws {TypeError} if `cmd` is not a string. A command the shell cannot find is not an
+ * error here: the process exits with code 127.
+ *
+ * **Cancellation:** as {@link createSubprocessExec}.
+ *
+ * @example
+ * ```ts
+ * import { run, createSubprocessShell, PIPE } from "asyncio-ts";
+ * await run(async () => {
+ *   const proc = await createSubprocessShell("echo one; echo two >&2", { stdout: PIPE, stderr: PIPE });
+ *   const [out, err] = await proc.communicate();
+ *   console.log(out!.toString().trim(), err!.toString().trim()); // "one two"
+ * });
+ * ```
+ */
+export function createSubprocessShell(
+  cmd: string,
+  options: SubprocessOptions = {},
+): Promise<Process> {
+  if (typeof cmd !== "string" || cmd.length === 0) {
+    return Promise.reject(typeError("cmd", "a non-empty command string", cmd));
+  }
+  return create(cmd, [], true, options);
+}
