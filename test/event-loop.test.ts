@@ -175,6 +175,33 @@ describe("callLater and callAt", () => {
     assert.deepEqual(log, expected);
   });
 
+  test("on the real clock, a deadline beyond Node's 24.8-day timer limit neither fires nor spins", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    let fired = false;
+    try {
+      await run(
+        async () => {
+          const loop = getRunningLoop();
+          loop.callLater(3_000_000_000, () => {
+            fired = true;
+          });
+          const sleeper = createTask(() => sleep(4_000_000_000));
+          // Real time passes while the loop has only those far timers.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          sleeper.cancel();
+        },
+        { handleSignals: false },
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.equal(fired, false);
+    assert.deepEqual(warnings, [], "Node would clamp the delay to 1 ms and the loop would spin");
+  });
+
   test("callLater(Infinity) never fires and does not keep the loop waiting", async () => {
     let fired = false;
     const end = await runVirtual(async () => {

@@ -74,6 +74,9 @@ function applyCallback(callback: Callback, args: unknown[]): unknown {
   return (callback as (...a: unknown[]) => unknown)(...args);
 }
 
+/** The longest delay Node's `setTimeout` accepts (2^31 - 1 ms). */
+const MAX_HOST_DELAY = 2_147_483_647;
+
 /** Host turns without progress before virtual time jumps. */
 const IDLE_TURNS = 2;
 
@@ -514,7 +517,8 @@ export class EventLoop implements HandleOwner {
       clearTimeout(this.#hostTimer);
     }
     this.#hostTimerWhen = top._when;
-    this.#hostTimer = setTimeout(this.#onHostTimer, Math.ceil(delay));
+    // Node turns a delay above 2^31-1 ms (24.8 days) into 1 ms; wait the maximum and re-arm.
+    this.#hostTimer = setTimeout(this.#onHostTimer, Math.min(Math.ceil(delay), MAX_HOST_DELAY));
   }
 
   toString(): string {
