@@ -123,18 +123,28 @@ export function expectedOutputs(code: string): string[] {
   return values;
 }
 
-/** Compares printed and promised values loosely: whitespace and quote style do not matter. */
+/** Quote style does not matter, nor do runs of whitespace. */
 function normalize(text: string): string {
-  return text.replace(/\s+/g, "").replace(/'/g, '"');
+  return text.replace(/\s+/g, " ").trim().replace(/'/g, '"');
+}
+
+/**
+ * Whether a printed line shows the promised value: the whole line (spacing aside, so `[1, 2]`
+ * matches `[ 1, 2 ]`), or its end after a space, for `console.log("label:", value); // value`.
+ */
+function shows(line: string, value: string): boolean {
+  const l = normalize(line);
+  const v = normalize(value);
+  return l.replace(/ /g, "") === v.replace(/ /g, "") || l.endsWith(` ${v}`);
 }
 
 /** The promised values that no line of `stdout` printed (each line matches at most once). */
 export function missingOutputs(stdout: string, expected: string[]): string[] {
-  const lines = stdout.split("\n").map(normalize);
+  const lines = stdout.split("\n");
   const used = new Set<number>();
   const missing: string[] = [];
   for (const value of expected) {
-    const at = lines.findIndex((line, i) => !used.has(i) && line === normalize(value));
+    const at = lines.findIndex((line, i) => !used.has(i) && shows(line, value));
     if (at < 0) missing.push(value);
     else used.add(at);
   }
@@ -258,6 +268,8 @@ describe("the documentation's snippet extractor", () => {
     assert.deepEqual(expected, ["done", "42", "[1, 2]", "<Task pending name='a'>"]);
     assert.deepEqual(missingOutputs("done\n42\n[ 1, 2 ]\n<Task pending name='a'>\n", expected), []);
     assert.deepEqual(missingOutputs("done\n43\n", ["done", "42"]), ["42"]);
+    assert.deepEqual(missingOutputs("peak concurrency: 2\n", ["2"]), []);
+    assert.deepEqual(missingOutputs("12\n", ["2"]), ["2"]);
   });
 
   it("finds the documentation's snippets", () => {
