@@ -581,6 +581,39 @@ describe("cancelling() and uncancel()", () => {
   });
 });
 
+describe("awaiting itself", () => {
+  test("a task that awaits itself gets RuntimeError instead of waiting forever (asyncio)", async () => {
+    await runVirtual(async () => {
+      const task = createTask(async () => {
+        try {
+          await currentTask()!;
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`;
+        }
+        return "not reached";
+      });
+      assert.match(
+        await task,
+        /^RuntimeError: Task cannot await on itself: <Task pending name='Task-\d+'/,
+      );
+    });
+  });
+
+  test("an async function of the task returning the task (a thenable) fails the same way", async () => {
+    await runVirtual(async () => {
+      const getSelf = async () => currentTask();
+      const task = createTask(async () => {
+        await getSelf();
+        return "not reached";
+      });
+      await assert.rejects(async () => await task, {
+        name: "RuntimeError",
+        message: /Task cannot await on itself/,
+      });
+    });
+  });
+});
+
 describe("Task is not a settable Future", () => {
   test("setResult and setException throw RuntimeError and change nothing", async () => {
     await runVirtual(async () => {

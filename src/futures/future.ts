@@ -356,11 +356,20 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
       runSoonOnMicrotask(waiter);
       return waiter as PromiseLike<R1 | R2>;
     }
+    const store = als.getStore();
+    if (store === (this as unknown)) {
+      // asyncio raises "Task cannot await on itself". In JavaScript this also happens when an
+      // async function of the task returns the task (a thenable is unwrapped): without this
+      // check the task would wait for itself forever.
+      return Promise.reject(new RuntimeError(`Task cannot await on itself: ${String(this)}`)).then(
+        onFulfilled,
+        onRejected,
+      );
+    }
     // Registered before a pending cancellation may cancel this Future below, so that the
     // cancellation schedules this waiter too (otherwise the task would never wake up).
     if (this._callbacks === null) this._callbacks = [waiter];
     else this._callbacks.push(waiter);
-    const store = als.getStore();
     if (store !== undefined) {
       if ("_isTask" in store) {
         waiter._task = store;
