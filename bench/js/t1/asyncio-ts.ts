@@ -1,9 +1,5 @@
-import { run } from "asyncio-ts";
+import { run, timeout } from "asyncio-ts";
 import type { BenchFn } from "../../lib/contender.ts";
-import { fromAsyncioTs } from "../../lib/optional.ts";
-
-const timeout =
-  fromAsyncioTs<(delay: number | null, body: () => Promise<void>) => Promise<void>>("timeout");
 
 async function noop(): Promise<void> {}
 async function body(): Promise<void> {

@@ -1,13 +1,6 @@
-import { createTask, run, type Task } from "asyncio-ts";
+import { createTask, Queue, run, type Task } from "asyncio-ts";
 import type { BenchFn } from "../../lib/contender.ts";
-import { fromAsyncioTs } from "../../lib/optional.ts";
 import { checkSum, shape } from "./shape.ts";
-
-interface AsyncQueue<T> {
-  put(item: T): Promise<void>;
-  get(): Promise<T>;
-}
-const Queue = fromAsyncioTs<new <T>(maxsize: number) => AsyncQueue<T>>("Queue");
 
 const bench: BenchFn = (n, params) =>
   run(async () => {

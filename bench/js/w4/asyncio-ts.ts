@@ -1,12 +1,5 @@
-import { createTask, run, sleep, type Task } from "asyncio-ts";
+import { createTask, run, Semaphore, sleep, type Task } from "asyncio-ts";
 import type { BenchFn } from "../../lib/contender.ts";
-import { fromAsyncioTs } from "../../lib/optional.ts";
-
-interface Sem {
-  acquire(): Promise<unknown>;
-  release(): void;
-}
-const Semaphore = fromAsyncioTs<new (value: number) => Sem>("Semaphore");
 
 const bench: BenchFn = (n) =>
   run(async () => {

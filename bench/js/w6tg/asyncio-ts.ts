@@ -1,11 +1,5 @@
-import { createTask, isCancelledError, run, sleep } from "asyncio-ts";
+import { createTask, isCancelledError, run, sleep, taskGroup } from "asyncio-ts";
 import type { BenchFn } from "../../lib/contender.ts";
-import { fromAsyncioTs } from "../../lib/optional.ts";
-
-interface Group {
-  createTask(fn: () => Promise<void>): unknown;
-}
-const taskGroup = fromAsyncioTs<(body: (tg: Group) => Promise<void>) => Promise<void>>("taskGroup");
 
 const HOUR = 3_600_000;
 const longSleep = () => sleep(HOUR);

@@ -1,30 +1,15 @@
-import { createTask, run, type Task } from "asyncio-ts";
+import {
+  createTask,
+  openConnection,
+  run,
+  type StreamReader,
+  type StreamWriter,
+  startServer,
+  type Task,
+} from "asyncio-ts";
 import type { BenchFn } from "../../lib/contender.ts";
-import { fromAsyncioTs } from "../../lib/optional.ts";
 
-interface Reader {
-  read(n: number): Promise<Buffer>;
-  readexactly(n: number): Promise<Buffer>;
-}
-interface Writer {
-  write(data: Uint8Array): void;
-  drain(): Promise<void>;
-  close(): void;
-  waitClosed(): Promise<void>;
-}
-interface Server {
-  readonly sockets: readonly { port: number }[];
-  close(): void;
-  waitClosed(): Promise<void>;
-}
-const startServer =
-  fromAsyncioTs<
-    (cb: (r: Reader, w: Writer) => Promise<void>, host: string, port: number) => Promise<Server>
-  >("startServer");
-const openConnection =
-  fromAsyncioTs<(host: string, port: number) => Promise<[Reader, Writer]>>("openConnection");
-
-async function echo(reader: Reader, writer: Writer): Promise<void> {
+async function echo(reader: StreamReader, writer: StreamWriter): Promise<void> {
   for (;;) {
     const data = await reader.read(65536);
     if (data.length === 0) break;
@@ -42,7 +27,7 @@ const bench: BenchFn = (n, params) =>
     const server = await startServer(echo, "127.0.0.1", 0);
     const port = server.sockets[0].port;
     const message = Buffer.alloc(size, 97);
-    const pairs: [Reader, Writer][] = [];
+    const pairs: [StreamReader, StreamWriter][] = [];
     for (let c = 0; c < connections; c++) pairs.push(await openConnection("127.0.0.1", port));
     const t0 = performance.now();
     const clients: Task<void>[] = pairs.map(([reader, writer]) =>

@@ -1,27 +1,5 @@
-import { getRunningLoop, run } from "asyncio-ts";
+import { getRunningLoop, openConnection, run, startServer } from "asyncio-ts";
 import type { BenchFn } from "../../lib/contender.ts";
-import { fromAsyncioTs } from "../../lib/optional.ts";
-
-interface Reader {
-  read(n: number): Promise<Buffer>;
-}
-interface Writer {
-  write(data: Uint8Array): void;
-  drain(): Promise<void>;
-  close(): void;
-  waitClosed(): Promise<void>;
-}
-interface Server {
-  readonly sockets: readonly { port: number }[];
-  close(): void;
-  waitClosed(): Promise<void>;
-}
-const startServer =
-  fromAsyncioTs<
-    (cb: (r: Reader, w: Writer) => Promise<void>, host: string, port: number) => Promise<Server>
-  >("startServer");
-const openConnection =
-  fromAsyncioTs<(host: string, port: number) => Promise<[Reader, Writer]>>("openConnection");
 
 const bench: BenchFn = (n, params) =>
   run(async () => {
