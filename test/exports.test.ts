@@ -60,6 +60,31 @@ const ROOT_EXPORTS = [
   "timeoutAt",
   "wait",
   "waitFor",
+  // Synchronisation and queues
+  "Barrier",
+  "BoundedSemaphore",
+  "Condition",
+  "Event",
+  "LifoQueue",
+  "Lock",
+  "PriorityQueue",
+  "Queue",
+  "ReleaseGuard",
+  "Semaphore",
+  // I/O
+  "DEVNULL",
+  "PIPE",
+  "Process",
+  "STDOUT",
+  "Server",
+  "StreamReader",
+  "StreamWriter",
+  "ThreadPoolExecutor",
+  "createSubprocessExec",
+  "createSubprocessShell",
+  "openConnection",
+  "startServer",
+  "toThread",
 ];
 
 /** Each entry point of package.json "exports" that is code: its source and its names. */
