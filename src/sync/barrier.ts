@@ -1,6 +1,17 @@
 /**
- * `Barrier`: asyncio's barrier (Lib/asyncio/locks.py, 3.11+), built, as asyncio builds it, on a
- * {@link Condition}, so that its ordering and cancellation behaviour are asyncio's own.
+ * `Barrier`: asyncio's barrier (Lib/asyncio/locks.py, 3.11+).
+ *
+ * asyncio writes it with a Condition, but its lock is never held across a suspension (each
+ * holder releases it before it waits), so the lock only serialises code that runs without
+ * interruption anyway. Here the same state machine runs without it, and the condition protocol
+ * is kept: every state change wakes all parked tasks (`notify_all`), each re-checking its
+ * predicate in wake-up order.
+ *
+ * One scheduling detail makes the outcomes asyncio's: the parked tasks are woken one per loop
+ * iteration, in order (a wake chain). In asyncio each woken task runs until its next suspension
+ * before the next one starts; in JavaScript the tasks woken in one iteration interleave their
+ * microtasks, so the first one back could not, say, wait again before the last one has left.
+ * Woken one at a time, each task's code up to its next wait runs before the next task's.
  *
  * State machine (`BarrierState`):
  * - `filling`: tasks arrive and wait; the `parties`-th arrival trips the barrier → `draining`.
@@ -17,8 +28,9 @@
  */
 import { inspect } from "node:util";
 import { BrokenBarrierError } from "../exceptions.ts";
+import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
-import { Condition } from "./locks.ts";
+import { bindLoop, RESOLVED, Waiter, WaiterList } from "./waiters.ts";
 
 /** The states of a {@link Barrier}, shown in its inspect string. */
 export type BarrierState = "filling" | "draining" | "resetting" | "broken";
@@ -41,7 +53,8 @@ export interface BarrierStatistics {
  * the others keep waiting for a full count.
  *
  * **Differences from asyncio:** `n_waiting` is the getter `nWaiting`; `statistics()` is added.
- * `reset()` and `abort()` are async as in asyncio (they take the barrier's internal lock).
+ * `reset()` and `abort()` take effect when called and return a resolved promise, so asyncio's
+ * `await barrier.reset()` reads the same.
  *
  * @example
  * ```ts
@@ -57,10 +70,16 @@ export interface BarrierStatistics {
  * ```
  */
 export class Barrier {
-  readonly #cond = new Condition();
   readonly #parties: number;
   #state: BarrierState = "filling";
   #count = 0;
+  /** Tasks parked until the state changes (asyncio's condition waiters). */
+  readonly #parked = new WaiterList();
+  /** Tasks notified of a state change, woken one at a time in order. */
+  readonly #waking = new WaiterList();
+  /** The task of the wake chain woken and not yet resumed (0 or 1). */
+  #woken = 0;
+  #loop: EventLoop | null = null;
 
   /**
    * @param parties how many tasks must call `wait()` to trip the barrier.
@@ -80,79 +99,85 @@ export class Barrier {
    * aborted while this task waits. @throws {RuntimeError} outside a running loop.
    */
   async wait(): Promise<number> {
-    const guard = await this.#cond.acquire();
-    try {
-      await this.#block();
-      try {
-        const index = this.#count++;
-        if (index + 1 === this.#parties) this.#release();
-        else await this.#waitForRelease();
-        return index;
-      } finally {
-        this.#count--;
-        this.#exit();
-      }
-    } finally {
-      guard.release();
-    }
-  }
-
-  /** Waits while the barrier drains or resets; throws if it is broken. */
-  async #block(): Promise<void> {
-    await this.#cond.waitFor(() => this.#state !== "draining" && this.#state !== "resetting");
+    // Block while the barrier drains or resets; fail if it is broken.
+    while (this.#state === "draining" || this.#state === "resetting") await this.#park();
     if (this.#state === "broken") throw new BrokenBarrierError("Barrier aborted");
-  }
-
-  /** The last arrival trips the barrier. */
-  #release(): void {
-    this.#state = "draining";
-    this.#cond.notifyAll();
-  }
-
-  /** Waits for the barrier to trip; throws if it is reset or aborted meanwhile. */
-  async #waitForRelease(): Promise<void> {
-    await this.#cond.waitFor(() => this.#state !== "filling");
-    if (this.#state === "broken" || this.#state === "resetting") {
-      throw new BrokenBarrierError("Abort or reset of barrier");
+    const index = this.#count++;
+    try {
+      if (index + 1 === this.#parties) {
+        // The last arrival trips the barrier.
+        this.#state = "draining";
+        this.#notifyAll();
+      } else {
+        while (this.#state === "filling") await this.#park();
+        // (Read through a getter: the state changed while we were parked.)
+        const state = this.state;
+        if (state === "broken" || state === "resetting") {
+          throw new BrokenBarrierError("Abort or reset of barrier");
+        }
+      }
+      return index;
+    } finally {
+      this.#count--;
+      // The last task out of a draining or resetting barrier makes it fill again.
+      if (this.#count === 0) {
+        const state = this.state;
+        if (state === "resetting" || state === "draining") this.#state = "filling";
+        this.#notifyAll();
+      }
     }
   }
 
-  /** The last task out of a draining or resetting barrier makes it fill again. */
-  #exit(): void {
-    if (this.#count === 0) {
-      if (this.#state === "resetting" || this.#state === "draining") this.#state = "filling";
-      this.#cond.notifyAll();
+  /** Waits for the next state change. */
+  async #park(): Promise<void> {
+    const loop = (this.#loop = bindLoop(this.#loop, this));
+    const waiter = new Waiter(loop, this, "wait");
+    this.#parked.push(waiter);
+    try {
+      await waiter;
+    } finally {
+      if (waiter._woken) {
+        // Resumed (or cancelled after being woken): the next notified task goes next iteration.
+        this.#woken--;
+        this.#wakeNext();
+      } else {
+        this.#parked.remove(waiter);
+        this.#waking.remove(waiter);
+      }
     }
+  }
+
+  /** Notifies every parked task (asyncio's `notify_all`). */
+  #notifyAll(): void {
+    this.#waking.takeAll(this.#parked);
+    this.#wakeNext();
+  }
+
+  #wakeNext(): void {
+    if (this.#woken === 0 && this.#waking.wakeFirst() !== null) this.#woken++;
   }
 
   /**
    * Returns the barrier to its initial, empty state. Tasks waiting in it get
-   * `BrokenBarrierError`. A broken barrier becomes usable again.
+   * `BrokenBarrierError`. A broken barrier becomes usable again. Takes effect at once; the
+   * returned promise is for asyncio's `await barrier.reset()` spelling.
    */
-  async reset(): Promise<void> {
-    const guard = await this.#cond.acquire();
-    try {
-      if (this.#count > 0) {
-        if (this.#state !== "resetting") this.#state = "resetting";
-      } else this.#state = "filling";
-      this.#cond.notifyAll();
-    } finally {
-      guard.release();
-    }
+  reset(): Promise<void> {
+    if (this.#count > 0) this.#state = "resetting";
+    else this.#state = "filling";
+    this.#notifyAll();
+    return RESOLVED;
   }
 
   /**
    * Breaks the barrier: every waiting task and every later `wait()` gets `BrokenBarrierError`,
-   * until `reset()`. Useful when one party fails and the others must not wait forever.
+   * until `reset()`. Useful when one party fails and the others must not wait forever. Takes
+   * effect at once; the returned promise is for asyncio's `await barrier.abort()` spelling.
    */
-  async abort(): Promise<void> {
-    const guard = await this.#cond.acquire();
-    try {
-      this.#state = "broken";
-      this.#cond.notifyAll();
-    } finally {
-      guard.release();
-    }
+  abort(): Promise<void> {
+    this.#state = "broken";
+    this.#notifyAll();
+    return RESOLVED;
   }
 
   /** How many tasks must call `wait()` to trip the barrier. */

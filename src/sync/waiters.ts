@@ -32,8 +32,8 @@ import { runningLoopOrNull } from "../loop/running.ts";
 export class Waiter extends Future<void> {
   _prev: Waiter | null = null;
   _next: Waiter | null = null;
-  /** In its owner's list (not yet woken, or cancelled and not yet resumed). */
-  _linked = false;
+  /** The list it is in (not yet woken, or cancelled and not yet resumed), or null. */
+  _list: WaiterList | null = null;
   /** Woken by its owner (taken out of the list and counted as woken). */
   _woken = false;
   /** The primitive waited on; its inspect string describes the wait. */
@@ -66,7 +66,7 @@ export class WaiterList {
     if (this.tail === null) this.head = w;
     else this.tail._next = w;
     this.tail = w;
-    w._linked = true;
+    w._list = this;
     this.size++;
   }
 
@@ -77,21 +77,29 @@ export class WaiterList {
     if (this.head === null) this.tail = w;
     else this.head._prev = w;
     this.head = w;
-    w._linked = true;
+    w._list = this;
     this.size++;
   }
 
-  /** Unlinks `w` if it is still in the list. */
+  /** Unlinks `w` if it is in this list. */
   remove(w: Waiter): void {
-    if (!w._linked) return;
+    if (w._list !== this) return;
     const { _prev: prev, _next: next } = w;
     if (prev === null) this.head = next;
     else prev._next = next;
     if (next === null) this.tail = prev;
     else next._prev = prev;
     w._prev = w._next = null;
-    w._linked = false;
+    w._list = null;
     this.size--;
+  }
+
+  /** Moves every waiter of `other` to the back of this list, in order. */
+  takeAll(other: WaiterList): void {
+    for (let w = other.head; w !== null; w = other.head) {
+      other.remove(w);
+      this.push(w);
+    }
   }
 
   /** Whether every waiter in the list is cancelled (true when empty). */
