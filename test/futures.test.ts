@@ -4,6 +4,7 @@
  * CPython's test_futures.py.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
 import {
@@ -18,6 +19,7 @@ import {
   type Task,
 } from "../src/index.ts";
 import { runVirtual } from "./helpers.ts";
+import { describeRun, ROOT, runTs } from "./run-node.ts";
 
 describe("states", () => {
   test("a new Future is pending: result() and exception() throw InvalidStateError", async () => {
@@ -358,6 +360,16 @@ describe("outside a loop", () => {
     assert.equal(await fut, "no loop");
     await Promise.resolve();
     assert.deepEqual(log, ["callback no loop"]);
+  });
+
+  test("a throwing done callback is an uncaught error; later callbacks and awaiters still run", async () => {
+    const result = await runTs(join(ROOT, "test", "fixtures", "done-callback-no-loop.ts"), 30_000);
+    assert.equal(result.code, 0, describeRun("done-callback-no-loop.ts", result));
+    assert.deepEqual(result.stdout.trim().split("\n").sort(), [
+      "awaiter woke: value",
+      "second callback: value",
+      "uncaught: callback failed",
+    ]);
   });
 
   test("a Future created outside a loop binds to the loop of the task that awaits it", async () => {

@@ -167,7 +167,15 @@ class CallbackEntry implements ReadyEntry {
       this.#callback(this.#future);
     } catch (error) {
       const loop = this.#future._loop;
-      if (loop === null) throw error;
+      if (loop === null) {
+        // No loop, no exception handler: surface it as an uncaught error, as a throwing
+        // setTimeout callback would, but on its own microtask, so that the callbacks and
+        // awaiters queued after this one still run.
+        queueMicrotask(() => {
+          throw error;
+        });
+        return;
+      }
       loop.callExceptionHandler({
         message: `Exception in done callback ${this.#callback.name || "anonymous"}()`,
         exception: error,
