@@ -6,6 +6,7 @@
  * to the floor and to asyncio-ts, and whether the project's targets are met.
  *
  * Usage: npm run bench -- [WORKLOAD…] [options]      (run `npm run build` first)
+ *        bench/snapshot.sh [WORKLOAD…] [options]   (the last commit, in a private copy)
  *
  *   WORKLOAD        a workload id or group (W1 W2 W3 W4 W5 W6 W6-TG T1 W7); default: all
  *   --quick         small sizes, one repetition: a smoke run that checks the code works
@@ -107,6 +108,7 @@ function selectWorkloads(selected: string[]): Workload[] {
 
 interface Environment {
   date: string;
+  commit: string;
   cpu: string;
   cores: number;
   ramGiB: number;
@@ -169,8 +171,10 @@ async function detectEnvironment(o: Options): Promise<Environment> {
   }
   const cpuInfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuInfo)?.[1] ?? cpus()[0]?.model ?? "unknown";
+  const git = run("git", ["rev-parse", "--short", "HEAD"]);
   return {
     date: new Date().toISOString(),
+    commit: process.env.BENCH_COMMIT ?? (git.ok ? git.out : "unknown"),
     cpu: model,
     cores: cpus().length,
     ramGiB: Math.round(totalmem() / 2 ** 30),
@@ -378,7 +382,7 @@ async function main(): Promise<void> {
       Object.entries(env.libraries)
         .map(([k, v]) => `${k} ${v}`)
         .join(", "),
-    `${env.cpu}, ${env.cores} cores, ${env.ramGiB} GiB; ${o.reps} repetition(s)${o.quick ? ", --quick sizes" : ""}; ${env.date}`,
+    `${env.cpu}, ${env.cores} cores, ${env.ramGiB} GiB; ${o.reps} repetition(s)${o.quick ? ", --quick sizes" : ""}; commit ${env.commit}; ${env.date}`,
   ];
   console.log(header.join("\n"));
   const results: WorkloadResult[] = [];
