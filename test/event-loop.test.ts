@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { type AddressInfo, connect, createServer } from "node:net";
 import { describe, test } from "node:test";
+import { inspect } from "node:util";
 import {
   createTask,
   EventLoop,
@@ -83,6 +84,27 @@ describe("callSoon", () => {
       loop.callSoon(() => seen.push(getRunningLoop() === loop, currentTask()));
       await settle();
       assert.deepEqual(seen, [true, null]);
+    });
+  });
+});
+
+describe("handle inspect strings", () => {
+  test("show the callback, the deadline of a timer, and the cancelled state", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      function tick() {}
+      const h = loop.callSoon(tick);
+      assert.equal(String(h), "<Handle tick()>");
+      assert.equal(inspect(h), "<Handle tick()>");
+      const anon = loop.callSoon(() => {});
+      assert.match(String(anon), /^<Handle (anon|anonymous)\(\)>$/);
+      const t = loop.callLater(100, tick);
+      assert.equal(String(t), "<TimerHandle when=100 tick()>");
+      h.cancel();
+      t.cancel();
+      assert.equal(String(h), "<Handle cancelled>");
+      assert.equal(String(t), "<TimerHandle when=100 cancelled>");
+      assert.equal(t.when(), 100, "a cancelled timer keeps its deadline");
     });
   });
 });

@@ -524,6 +524,58 @@ describe("cancel()", () => {
   });
 });
 
+describe("who cancelled", () => {
+  test("cancel() from a task records that task; without a message the error says so", async () => {
+    await runVirtual(async () => {
+      const victim = createTask(() => sleep(1000), { name: "victim" });
+      const killer = createTask(
+        async () => {
+          await sleep(5);
+          victim.cancel();
+        },
+        { name: "killer" },
+      );
+      await killer;
+      const error = await victim.then(null, (e: unknown) => e as CancelledError);
+      assert.ok(error instanceof CancelledError);
+      assert.equal(error.origin?.kind, "task");
+      assert.equal(error.origin?.requester?.name, "killer");
+      assert.equal(error.message, "cancelled by task 'killer'");
+      assert.equal(error.cancelMessage, undefined);
+    });
+  });
+
+  test("cancel() from a loop callback records a 'callback' origin; a message wins over the description", async () => {
+    await runVirtual(async () => {
+      const a = createTask(() => sleep(1000));
+      const b = createTask(() => sleep(1000));
+      getRunningLoop().callSoon(() => {
+        a.cancel();
+        b.cancel("explicit");
+      });
+      const ea = (await a.then(null, (e: unknown) => e)) as CancelledError;
+      const eb = (await b.then(null, (e: unknown) => e)) as CancelledError;
+      assert.equal(ea.origin?.kind, "callback");
+      assert.equal(ea.origin?.requester, null);
+      assert.equal(eb.message, "explicit");
+      assert.equal(eb.cancelMessage, "explicit");
+      assert.equal(eb.origin?.kind, "callback");
+    });
+  });
+
+  test("cancelling both the task and the Future it awaits ends the task cancelled", async () => {
+    await runVirtual(async () => {
+      const fut = new Future();
+      const task = createTask(async () => await fut);
+      await yieldTimes(2);
+      fut.cancel("future first");
+      task.cancel("then task");
+      await assert.rejects(async () => await task, CancelledError);
+      assert.equal(task.cancelled(), true);
+    });
+  });
+});
+
 describe("cancelling() and uncancel()", () => {
   test("uncancel() decrements the count and returns it, never below 0", async () => {
     await runVirtual(async () => {
