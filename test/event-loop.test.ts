@@ -481,6 +481,23 @@ describe("virtual clock", () => {
 });
 
 describe("fairness: one iteration runs only what was ready when it began", () => {
+  test("callbacks scheduled by callbacks wait for the next iteration, after timers that came due", async () => {
+    const log: string[] = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      let i = 0;
+      const chain = () => {
+        log.push(`chain ${i}`);
+        if (++i < 4) loop.callSoon(chain);
+      };
+      loop.callSoon(chain);
+      loop.callLater(0, () => log.push("timer"));
+      await sleep(10);
+    });
+    // Draining the ready queue until empty would give chain 0..3 before the timer.
+    assert.deepEqual(log, ["chain 0", "timer", "chain 1", "chain 2", "chain 3"]);
+  });
+
   test("a chain of callSoon callbacks does not starve a host setImmediate", async () => {
     const count = await runVirtual(async () => {
       const loop = getRunningLoop();
