@@ -617,6 +617,36 @@ describe("cancelling() and uncancel()", () => {
     });
   });
 
+  test("after uncancel() to 0 a new cancel() aborts the fresh signal and is delivered", async () => {
+    await runVirtual(async () => {
+      const log: string[] = [];
+      const task = createTask(async () => {
+        try {
+          await sleep(1000);
+        } catch (e) {
+          log.push(`first: ${(e as Error).message}`);
+          assert.equal(currentTask()!.uncancel(), 0);
+        }
+        assert.equal(currentSignal().aborted, false);
+        await sleep(1000);
+      });
+      await sleep(10);
+      const first = task.signal;
+      task.cancel("one");
+      assert.equal(first.aborted, true);
+      await sleep(10);
+      const second = task.signal;
+      assert.notEqual(second, first);
+      assert.equal(second.aborted, false);
+      task.cancel("two");
+      assert.equal(second.aborted, true);
+      assert.equal((second.reason as Error).message, "two");
+      await assert.rejects(async () => await task, { message: "two" });
+      assert.deepEqual(log, ["first: one"]);
+      assert.equal(task.cancelling(), 1);
+    });
+  });
+
   test("uncancel() above 0 keeps the request pending and the signal aborted", async () => {
     await runVirtual(async () => {
       const task = createTask(async () => {
