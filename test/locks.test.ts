@@ -28,6 +28,12 @@ async function settle(iterations = 3): Promise<void> {
   for (let i = 0; i < iterations; i++) await sleep(0);
 }
 
+/** Yields until `condition()` holds (failing after 100 loop iterations). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await sleep(0);
+  assert.ok(condition(), "condition not reached");
+}
+
 describe("Lock", () => {
   test("its inspect string shows the state and the number of waiters, as asyncio's repr", async () => {
     await runVirtual(async () => {
@@ -474,7 +480,7 @@ describe("Condition", () => {
       const t1 = createTask(c(1));
       const t2 = createTask(c(2));
       const t3 = createTask(c(3));
-      await settle();
+      await until(() => cond.statistics().waiters === 3);
       assert.deepEqual(result, []);
       assert.equal(cond.locked(), false);
 

@@ -100,6 +100,7 @@ export interface QueueStatistics {
 }
 
 const MAX_SHOWN = 10;
+const SHUT_DOWN = "the queue is shut down";
 
 /**
  * A FIFO queue for producers and consumers: asyncio's `Queue`. With `maxsize > 0`, `put()` waits
@@ -212,7 +213,7 @@ export class Queue<T> implements AsyncIterable<T> {
     let loop: EventLoop | null = null;
     let woken = false;
     for (;;) {
-      if (this.#shutdown) throw new QueueShutDown();
+      if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
       const free = this.#limit - this.#items.length;
       // A woken putter holds a reserved slot; a newcomer only takes a slot nobody holds.
       if (woken ? free > 0 : free > this.#wokenPutters) break;
@@ -241,8 +242,9 @@ export class Queue<T> implements AsyncIterable<T> {
    * @throws {QueueFull} if the queue is full. @throws {QueueShutDown} if it is shut down.
    */
   putNowait(item: T): void {
-    if (this.#shutdown) throw new QueueShutDown();
-    if (this.#items.length >= this.#limit) throw new QueueFull();
+    if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
+    if (this.#items.length >= this.#limit)
+      throw new QueueFull(`putNowait() on a full queue (maxsize=${this.#maxsize})`);
     this.#putItem(item);
   }
 
@@ -272,7 +274,7 @@ export class Queue<T> implements AsyncIterable<T> {
     for (;;) {
       const n = this.#items.length;
       if (this.#shutdown) {
-        if (n === 0) throw new QueueShutDown();
+        if (n === 0) throw new QueueShutDown(SHUT_DOWN);
         break;
       }
       // A woken getter holds a reserved item; a newcomer only takes an item nobody holds.
@@ -303,8 +305,8 @@ export class Queue<T> implements AsyncIterable<T> {
    */
   getNowait(): T {
     if (this.#items.length === 0) {
-      if (this.#shutdown) throw new QueueShutDown();
-      throw new QueueEmpty();
+      if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
+      throw new QueueEmpty("getNowait() on an empty queue");
     }
     return this.#takeItem();
   }

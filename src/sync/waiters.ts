@@ -36,6 +36,8 @@ export class Waiter extends Future<void> {
   _list: WaiterList | null = null;
   /** Woken by its owner (taken out of the list and counted as woken). */
   _woken = false;
+  /** Woken before its task reached `await` (see `_wake`). */
+  _deferred = false;
   /** The primitive waited on; its inspect string describes the wait. */
   readonly _owner: object;
   /** The method that waits, e.g. `"acquire"`. */
@@ -45,6 +47,34 @@ export class Waiter extends Future<void> {
     super({ loop });
     this._owner = owner;
     this._what = what;
+  }
+
+  /**
+   * Wakes the waiter. If its task has not reached the `await` yet (the waiter was created and
+   * woken in one synchronous stretch), the result is set when the task gets there: `await`
+   * calls `then` on a later microtask, and a Future already done by then would resume its task
+   * on that microtask, ahead of waiters woken earlier (which resume from the loop's ready
+   * queue). Deferring keeps "resumed in the order woken", which a queue needs so that the
+   * first getter woken takes the first item.
+   */
+  _wake(): void {
+    this._woken = true;
+    if (this._callbacks === null) this._deferred = true;
+    else this.setResult(undefined);
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a Future is a thenable; see _wake.
+  override then<R1 = void, R2 = never>(
+    onFulfilled?: ((value: void) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): PromiseLike<R1 | R2> {
+    const registration = super.then(onFulfilled, onRejected);
+    if (this._deferred) {
+      this._deferred = false;
+      // Not done unless a pending cancellation of the task cancelled it on registration.
+      if (!this.done()) this.setResult(undefined);
+    }
+    return registration;
   }
 
   /** What `Task.getStack()` shows, e.g. `<Lock [locked, waiters:2]>.acquire()`. @internal */
@@ -119,8 +149,7 @@ export class WaiterList {
       const next = w._next;
       this.remove(w);
       if (!w.done()) {
-        w._woken = true;
-        w.setResult(undefined);
+        w._wake();
         return w;
       }
       w = next;
