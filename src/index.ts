@@ -89,6 +89,7 @@ export { Runner, type RunOptions, run } from "./runners/runner.ts";
 export {
   type AsCompletedIterator,
   type AsCompletedOptions,
+  type CompletedFuture,
   asCompleted,
 } from "./structured/as-completed.ts";
 export type { AwaitedResult, FutureOf } from "./structured/common.ts";

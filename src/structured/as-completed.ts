@@ -1,8 +1,7 @@
 /**
  * `asCompleted(aws, { timeout })`: iterate over awaitables in the order they complete. asyncio's
- * `as_completed` with its 3.13 iterator: `for await` yields the *original* Futures and Tasks
- * (so you can tell which one finished), and plain `for` yields awaitables of the results in
- * completion order.
+ * `as_completed` with its 3.13 async iterator: `for await` yields the *original* Futures and
+ * Tasks, already done, in completion order (so you can tell which one finished).
  *
  * Why it is written by hand rather than as an async generator: Futures and Tasks are thenables,
  * and JavaScript unwraps a thenable wherever a promise resolves to it — `yield task` in an
@@ -19,6 +18,11 @@
  * The iterator has no `return()`: leaving a `for await` loop early does not close it, and it can
  * be resumed later, as asyncio's can.
  *
+ * Not offered: asyncio's plain `for f in as_completed(aws)` (awaitables of the results). Besides
+ * being the legacy style, a class that is both iterable and async-iterable trips a TypeScript
+ * checker cache (seen on 5.9): once a program has used the sync form, `for await` variables of
+ * the same type are typed as the awaited *results* rather than the Tasks.
+ *
  * @module
  */
 import { inspect } from "node:util";
@@ -29,14 +33,7 @@ import { checkOptionalDelay, checkOptions } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import type { TimerHandle } from "../loop/handles.ts";
 import { getRunningLoop } from "../loop/running.ts";
-import {
-  type AwaitedResult,
-  collectAwaitables,
-  commonLoop,
-  type FutureOf,
-  formatTime,
-  toFuture,
-} from "./common.ts";
+import { collectAwaitables, commonLoop, type FutureOf, formatTime, toFuture } from "./common.ts";
 
 /** Options of {@link asCompleted}. */
 export interface AsCompletedOptions {
@@ -44,15 +41,23 @@ export interface AsCompletedOptions {
   timeout?: number | null;
 }
 
+/**
+ * How {@link asCompleted} types the Futures and Tasks it yields: the Future or Task itself, minus
+ * `then` in the type only. TypeScript types a `for await` variable as the *awaited* element
+ * (a Task's result) whenever the element is a thenable, although the runtime hands out the
+ * Task; without `then` in its type it stays the Task. Read the value with `result()`.
+ */
+export type CompletedFuture<F> = Omit<F, "then">;
+
 const TIMED_OUT: unique symbol = Symbol("timed out");
 type Item = Future<unknown> | typeof TIMED_OUT;
 
 /**
- * What {@link asCompleted} returns: an async iterator of the original Futures/Tasks in
- * completion order, and a plain iterator of awaitables of their results.
+ * What {@link asCompleted} returns: an async iterator of the original Futures/Tasks, in
+ * completion order.
  */
 export class AsCompletedIterator<F extends Future<unknown>>
-  implements AsyncIterableIterator<F>, Iterable<PromiseLike<AwaitedResult<F>>>
+  implements AsyncIterator<CompletedFuture<F>, undefined>
 {
   readonly #loop: EventLoop;
   readonly #todo: Set<Future<unknown>>;
@@ -80,25 +85,17 @@ export class AsCompletedIterator<F extends Future<unknown>>
    * `result()` or `await` it), or `{ done: true }` when all have been handed out.
    * @throws {TimeoutError} (as a rejection) once the timeout passed, once per remaining item.
    */
-  next(): Promise<IteratorResult<F, undefined>> {
+  next(): Promise<IteratorResult<CompletedFuture<F>, undefined>> {
     if (this.#left === 0) return Promise.resolve({ done: true, value: undefined });
     this.#left--;
     return this.#nextResult();
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<F> {
+  [Symbol.asyncIterator](): AsCompletedIterator<F> {
     return this;
   }
 
-  /** Awaitables of the results, in completion order (asyncio's plain `for f in as_completed()`). */
-  *[Symbol.iterator](): Iterator<PromiseLike<AwaitedResult<F>>> {
-    while (this.#left > 0) {
-      this.#left--;
-      yield new NextResult<AwaitedResult<F>>(() => this.#nextValue());
-    }
-  }
-
-  async #nextResult(): Promise<IteratorResult<F, undefined>> {
+  async #nextResult(): Promise<IteratorResult<CompletedFuture<F>, undefined>> {
     let item: Item;
     try {
       ({ item } = await this.#takeOne());
@@ -108,13 +105,7 @@ export class AsCompletedIterator<F extends Future<unknown>>
       throw error;
     }
     if (item === TIMED_OUT) throw this.#timeoutError();
-    return { done: false, value: item as F };
-  }
-
-  async #nextValue(): Promise<AwaitedResult<F>> {
-    const { item } = await this.#takeOne();
-    if (item === TIMED_OUT) throw this.#timeoutError();
-    return item.result() as AwaitedResult<F>;
+    return { done: false, value: item as unknown as CompletedFuture<F> };
   }
 
   /**
@@ -193,41 +184,22 @@ export class AsCompletedIterator<F extends Future<unknown>>
   }
 }
 
-/** A lazy awaitable: starts waiting for the next result only when first awaited. */
-class NextResult<T> implements PromiseLike<T> {
-  readonly #start: () => Promise<T>;
-  #promise: Promise<T> | null = null;
-
-  constructor(start: () => Promise<T>) {
-    this.#start = start;
-  }
-
-  // biome-ignore lint/suspicious/noThenProperty: an awaitable of the next result, by design.
-  then<R1 = T, R2 = never>(
-    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    if (this.#promise === null) this.#promise = this.#start();
-    return this.#promise.then(onFulfilled, onRejected);
-  }
-}
-
 /**
  * Iterates over `aws` (an array, Set or iterable of Futures, Tasks, promises or functions, each
  * function started as a task) in the order they complete. asyncio's `as_completed` (3.13).
  *
  * `for await (const t of asCompleted(tasks))` yields the original Futures and Tasks (a promise
  * or function yields the Future or Task made for it), each already done: read it with
- * `t.result()`. Plain `for (const next of asCompleted(aws))` yields awaitables of the results,
- * in completion order: `await next` gives the value of whichever finishes first. Duplicates
- * count once.
+ * `t.result()`. Duplicates count once. The yielded values are typed {@link CompletedFuture}
+ * (the Task without `then`), because TypeScript would otherwise type them as their results.
  *
  * **Cancellation:** nothing is ever cancelled: not on timeout, not when the iterating task is
  * cancelled (the pending `next()` throws `CancelledError`, and the item it would have taken
  * stays for a later `next()`). Leaving the loop early leaves the awaitables running; the
  * iterator can be resumed.
  *
- * **Differences from asyncio:** milliseconds; functions and promises are accepted. Futures and
+ * **Differences from asyncio:** milliseconds; functions and promises are accepted; only the
+ * async iteration of 3.13 exists (no plain `for` over awaitables of results). Futures and
  * Tasks are thenables, so do not `return` one from an async function or resolve a promise with
  * one if you want the Task itself: you would get its result.
  *
