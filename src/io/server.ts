@@ -153,10 +153,10 @@ export class Server implements IoResource {
       throw new RuntimeError(`server ${this} is already being awaited on serveForever()`);
     }
     if (this.#state === "closed") throw new RuntimeError(`server ${this} is closed`);
-    await this.startServing();
     const forever = this.#setup.loop.createFuture<void>();
     this.#servingForever = forever;
     try {
+      await this.startServing();
       await forever;
     } catch (error) {
       try {
@@ -167,7 +167,7 @@ export class Server implements IoResource {
         throw error;
       }
     } finally {
-      this.#servingForever = null;
+      if (this.#servingForever === forever) this.#servingForever = null;
     }
   }
 

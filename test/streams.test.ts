@@ -1,0 +1,706 @@
+/**
+ * Streams: StreamReader on fed data (virtual clock), then real TCP on 127.0.0.1 — echo, EOF and
+ * half-close, resets, refused connections, server lifecycle, backpressure, cancellation, and
+ * peers this project did not write (Python's asyncio streams in another process).
+ *
+ * The socket tests use real time; they never assert on durations. Timeouts are hang guards.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as net from "node:net";
+import { describe, it } from "node:test";
+import {
+  CancelledError,
+  createTask,
+  Event,
+  type ExceptionContext,
+  getRunningLoop,
+  IncompleteReadError,
+  LimitOverrunError,
+  openConnection,
+  RuntimeError,
+  run,
+  type Server,
+  type StreamReader,
+  StreamReader as StreamReaderClass,
+  type StreamWriter,
+  sleep,
+  startServer,
+} from "../src/index.ts";
+import { runVirtual } from "./helpers.ts";
+
+const GUARD = { timeout: 20_000 };
+const realRun = <T>(main: () => Promise<T>) => run(main, { handleSignals: false });
+
+function fed(data: string | string[], eof = true, limit?: number): StreamReader {
+  const reader = new StreamReaderClass(limit === undefined ? {} : { limit });
+  for (const chunk of Array.isArray(data) ? data : [data]) reader.feedData(chunk);
+  if (eof) reader.feedEof();
+  return reader;
+}
+
+/** A native promise of a Task's outcome, for `assert.rejects`. */
+function settled<T>(task: PromiseLike<T>): Promise<T> {
+  return (async () => await task)();
+}
+
+/** Resolves once `condition()` holds, checking on every loop turn (a hang guard bounds it). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(1);
+}
+
+async function echoServer(): Promise<Server> {
+  return startServer(
+    async (reader, writer) => {
+      for (;;) {
+        const data = await reader.read(65536);
+        if (data.length === 0) break;
+        writer.write(data);
+        await writer.drain();
+      }
+      writer.close();
+    },
+    "127.0.0.1",
+    0,
+  );
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+
+describe("StreamReader on fed data", () => {
+  it("read(n) returns at most n buffered bytes, read() reads to EOF, read(0) nothing", () =>
+    runVirtual(async () => {
+      const reader = fed(["hello ", "world"]);
+      assert.equal((await reader.read(3)).toString(), "hel");
+      assert.equal((await reader.read(0)).length, 0);
+      assert.equal((await reader.read(100)).toString(), "lo world");
+      assert.equal((await reader.read()).length, 0);
+      assert.equal(reader.atEof(), true);
+    }));
+
+  it("readline returns lines with their newline and the partial last line at EOF", () =>
+    runVirtual(async () => {
+      const reader = fed(["one\ntw", "o\nthr", "ee"]);
+      assert.equal((await reader.readline()).toString(), "one\n");
+      assert.equal((await reader.readline()).toString(), "two\n");
+      assert.equal((await reader.readline()).toString(), "three");
+      assert.equal((await reader.readline()).length, 0);
+    }));
+
+  it("async iteration yields every line until EOF", () =>
+    runVirtual(async () => {
+      const lines: string[] = [];
+      for await (const line of fed(["a\nb", "\nc"])) lines.push(line.toString());
+      assert.deepEqual(lines, ["a\n", "b\n", "c"]);
+    }));
+
+  it("readexactly waits for n bytes and reports the partial data at EOF", () =>
+    runVirtual(async () => {
+      const reader = fed(["abc", "de"]);
+      assert.equal((await reader.readexactly(4)).toString(), "abcd");
+      const error = await reader.readexactly(3).catch((e: unknown) => e);
+      assert.ok(error instanceof IncompleteReadError);
+      assert.equal(Buffer.from(error.partial).toString(), "e");
+      assert.equal(error.expected, 3);
+      assert.equal(reader.atEof(), true);
+    }));
+
+  it("readuntil finds a multi-byte separator split across chunks", () =>
+    runVirtual(async () => {
+      const reader = fed(["key: va", "lue\r", "\nrest"]);
+      assert.equal((await reader.readuntil("\r\n")).toString(), "key: value\r\n");
+      assert.equal((await reader.read()).toString(), "rest");
+    }));
+
+  it("readuntil with several separators returns the shortest match (asyncio 3.13)", () =>
+    runVirtual(async () => {
+      const reader = fed("aaa;bbb,ccc");
+      assert.equal((await reader.readuntil([",", ";"])).toString(), "aaa;");
+      assert.equal((await reader.readuntil([Buffer.from(","), ";"])).toString(), "bbb,");
+    }));
+
+  it("readuntil at EOF without a separator throws IncompleteReadError with the rest", () =>
+    runVirtual(async () => {
+      const reader = fed("no separator");
+      const error = await reader.readuntil("|").catch((e: unknown) => e);
+      assert.ok(error instanceof IncompleteReadError);
+      assert.equal(Buffer.from(error.partial).toString(), "no separator");
+      assert.equal(error.expected, null);
+    }));
+
+  it("readuntil past the limit throws LimitOverrunError and keeps the data", () =>
+    runVirtual(async () => {
+      const reader = fed("0123456789|x", true, 4);
+      const error = await reader.readuntil("|").catch((e: unknown) => e);
+      assert.ok(error instanceof LimitOverrunError);
+      assert.equal(error.consumed, 10);
+      assert.equal(reader.statistics().buffered, 12);
+      assert.equal((await reader.readexactly(11)).toString(), "0123456789|");
+    }));
+
+  it("readline past the limit discards the long line and throws LimitOverrunError", () =>
+    runVirtual(async () => {
+      const reader = fed("0123456789\nok\n", true, 4);
+      await assert.rejects(reader.readline(), LimitOverrunError);
+      assert.equal((await reader.readline()).toString(), "ok\n");
+    }));
+
+  it("readline past the limit without a newline discards the whole buffer", () =>
+    runVirtual(async () => {
+      const reader = fed("0123456789", false, 4);
+      await assert.rejects(reader.readline(), LimitOverrunError);
+      assert.equal(reader.statistics().buffered, 0);
+    }));
+
+  it("a stream exception is thrown by every read, even with bytes buffered", () =>
+    runVirtual(async () => {
+      const reader = fed("data", false);
+      const boom = new Error("boom");
+      reader.setException(boom);
+      assert.equal(reader.exception(), boom);
+      await assert.rejects(reader.read(10), (e) => e === boom);
+      await assert.rejects(reader.readline(), (e) => e === boom);
+    }));
+
+  it("a read waiting for data is woken by feedData, and by setException", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      const first = createTask(() => reader.read(10));
+      await sleep(0);
+      reader.feedData("x");
+      assert.equal((await first).toString(), "x");
+      const second = createTask(() => reader.read(10));
+      await sleep(0);
+      reader.setException(new Error("reset"));
+      await assert.rejects(settled(second), /reset/);
+    }));
+
+  it("a second task reading while one waits gets RuntimeError", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      const first = createTask(() => reader.readline());
+      await sleep(0);
+      await assert.rejects(reader.read(1), RuntimeError);
+      reader.feedData("line\n");
+      assert.equal((await first).toString(), "line\n");
+    }));
+
+  it("a read cancelled while waiting leaves every byte for the next reader", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      const task = createTask(() => reader.readexactly(10));
+      await sleep(0);
+      reader.feedData("12345");
+      await sleep(0);
+      task.cancel();
+      await assert.rejects(settled(task), CancelledError);
+      assert.equal(reader.statistics().waiting, false);
+      reader.feedData("67890");
+      assert.equal((await reader.readexactly(10)).toString(), "1234567890");
+    }));
+
+  it("read() to EOF cancelled midway puts back what it had collected", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass({ limit: 4 });
+      const task = createTask(() => reader.read());
+      await sleep(0);
+      reader.feedData("abcdefgh");
+      await sleep(0);
+      reader.feedData("ij");
+      await sleep(0);
+      task.cancel();
+      await assert.rejects(settled(task), CancelledError);
+      reader.feedEof();
+      assert.equal((await reader.read()).toString(), "abcdefghij");
+    }));
+
+  it("a task cancelled after its read was woken keeps the bytes: in its hands or the buffer", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      let got = "";
+      const task = createTask(async () => {
+        got = (await reader.read(100)).toString();
+        await sleep(0);
+      });
+      await sleep(0);
+      reader.feedData("kept");
+      task.cancel();
+      await assert.rejects(settled(task), CancelledError);
+      assert.ok(got === "kept" || reader.statistics().buffered === 4, `got ${JSON.stringify(got)}`);
+    }));
+
+  it("pauses its transport past 2 * limit and resumes at limit or below", () =>
+    runVirtual(async () => {
+      const calls: string[] = [];
+      const reader = new StreamReaderClass({ limit: 4 });
+      reader.setTransport({ pause: () => calls.push("pause"), resume: () => calls.push("resume") });
+      reader.feedData("12345678");
+      assert.deepEqual(calls, []);
+      reader.feedData("9");
+      assert.deepEqual(calls, ["pause"]);
+      assert.equal(reader.statistics().paused, true);
+      await reader.read(4);
+      assert.deepEqual(calls, ["pause"]);
+      await reader.read(1);
+      assert.deepEqual(calls, ["pause", "resume"]);
+    }));
+
+  it("a read waiting while paused resumes the transport instead of deadlocking", () =>
+    runVirtual(async () => {
+      const calls: string[] = [];
+      const reader = new StreamReaderClass({ limit: 2 });
+      reader.setTransport({ pause: () => calls.push("pause"), resume: () => calls.push("resume") });
+      reader.feedData("12345");
+      const task = createTask(() => reader.readexactly(8));
+      await sleep(0);
+      assert.deepEqual(calls, ["pause", "resume"]);
+      reader.feedData("678");
+      assert.equal((await task).toString(), "12345678");
+    }));
+
+  it("rejects bad arguments with TypeError or RangeError and stays usable", () =>
+    runVirtual(async () => {
+      assert.throws(() => new StreamReaderClass({ limit: 0 }), RangeError);
+      assert.throws(() => new StreamReaderClass({ limit: "1" as unknown as number }), TypeError);
+      const reader = fed("abc\n");
+      await assert.rejects(reader.read(1.5), RangeError);
+      await assert.rejects(reader.read("1" as unknown as number), TypeError);
+      await assert.rejects(reader.readexactly(-1), RangeError);
+      await assert.rejects(reader.readuntil(""), RangeError);
+      await assert.rejects(reader.readuntil([]), RangeError);
+      await assert.rejects(reader.readuntil(5 as unknown as string), TypeError);
+      assert.throws(() => reader.feedData(7 as unknown as string), TypeError);
+      assert.throws(() => reader.feedData("more"), RuntimeError);
+      assert.equal((await reader.readline()).toString(), "abc\n");
+    }));
+
+  it("shows its state in an asyncio-style inspect string", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass({ limit: 10 });
+      reader.feedData("abc");
+      assert.equal(String(reader), "<StreamReader 3 bytes limit=10>");
+      reader.feedEof();
+      assert.equal(String(reader), "<StreamReader 3 bytes eof limit=10>");
+    }));
+});
+
+describe("TCP streams", () => {
+  it("an echo round trip works and getExtraInfo reports the addresses", GUARD, () =>
+    realRun(async () => {
+      await using server = await echoServer();
+      assert.equal(server.isServing(), true);
+      const port = server.sockets[0].port;
+      const [reader, writer] = await openConnection("127.0.0.1", port);
+      writer.write("hello\n");
+      writer.writelines(["wor", Buffer.from("ld\n")]);
+      await writer.drain();
+      assert.equal((await reader.readline()).toString(), "hello\n");
+      assert.equal((await reader.readline()).toString(), "world\n");
+      assert.deepEqual(writer.getExtraInfo("peername"), ["127.0.0.1", port]);
+      assert.equal(writer.getExtraInfo("sockname")?.[0], "127.0.0.1");
+      assert.ok(writer.getExtraInfo("socket") instanceof net.Socket);
+      assert.equal(writer.getExtraInfo("sslcontext"), undefined);
+      assert.equal(writer.getExtraInfo("peercert", null), null);
+      assert.match(String(writer), /^<StreamWriter open peer=127\.0\.0\.1:\d+/);
+      writer.close();
+      assert.equal(writer.isClosing(), true);
+      await writer.waitClosed();
+      assert.match(String(writer), /^<StreamWriter closed/);
+    }),
+  );
+
+  it("a refused connection rejects with ECONNREFUSED", GUARD, () =>
+    realRun(async () => {
+      const port = await freePort();
+      await assert.rejects(openConnection("127.0.0.1", port), (e: NodeJS.ErrnoException) => {
+        assert.equal(e.code, "ECONNREFUSED");
+        return true;
+      });
+    }),
+  );
+
+  it("writeEof half-closes: the peer reads EOF and can still answer", GUARD, () =>
+    realRun(async () => {
+      await using server = await startServer(
+        async (reader, writer) => {
+          const all = await reader.read();
+          assert.equal(reader.atEof(), true);
+          writer.write(`got ${all.length} bytes`);
+          writer.close();
+        },
+        "127.0.0.1",
+        0,
+      );
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      assert.equal(writer.canWriteEof(), true);
+      writer.write("x".repeat(1000));
+      writer.writeEof();
+      assert.throws(() => writer.write("late"), RuntimeError);
+      assert.equal((await reader.read()).toString(), "got 1000 bytes");
+      assert.equal(reader.atEof(), true);
+      writer.close();
+      await writer.waitClosed();
+    }),
+  );
+
+  it("a peer reset during a read rejects the read with ECONNRESET", GUARD, () =>
+    realRun(async () => {
+      await using server = await startServer(
+        async (reader, writer) => {
+          await reader.readline();
+          writer.transport.resetAndDestroy();
+        },
+        "127.0.0.1",
+        0,
+      );
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      writer.write("go\n");
+      await assert.rejects(reader.read(100), (e: NodeJS.ErrnoException) => {
+        assert.equal(e.code, "ECONNRESET");
+        return true;
+      });
+      assert.equal(reader.exception() !== null, true);
+      await assert.rejects(writer.drain(), (e: NodeJS.ErrnoException) => e.code === "ECONNRESET");
+      writer.close();
+      await writer.waitClosed().catch(() => {});
+    }),
+  );
+
+  it("close() stops listening but keeps connections; waitClosed waits for them", GUARD, () =>
+    realRun(async () => {
+      const server = await echoServer();
+      const port = server.sockets[0].port;
+      const [reader, writer] = await openConnection("127.0.0.1", port);
+      server.close();
+      assert.equal(server.isServing(), false);
+      assert.deepEqual(server.sockets, []);
+      await assert.rejects(openConnection("127.0.0.1", port), { code: "ECONNREFUSED" });
+      let closed = false;
+      const waiting = createTask(async () => {
+        await server.waitClosed();
+        closed = true;
+      });
+      writer.write("still here\n");
+      assert.equal((await reader.readline()).toString(), "still here\n");
+      assert.equal(closed, false);
+      writer.close();
+      await waiting;
+      assert.equal(closed, true);
+      await server.waitClosed();
+    }),
+  );
+
+  it("closeClients() ends every connection: clients read EOF", GUARD, () =>
+    realRun(async () => {
+      const server = await startServer(() => sleep(60_000), "127.0.0.1", 0);
+      const port = server.sockets[0].port;
+      const pairs = [
+        await openConnection("127.0.0.1", port),
+        await openConnection("127.0.0.1", port),
+      ];
+      server.close();
+      await until(() => String(server).includes("clients=2"));
+      server.closeClients();
+      for (const [reader] of pairs) assert.equal((await reader.read()).length, 0);
+      await server.waitClosed();
+      for (const [, writer] of pairs) writer.close();
+    }),
+  );
+
+  it("abortClients() closes every connection at once", GUARD, () =>
+    realRun(async () => {
+      const server = await startServer(() => sleep(60_000), "127.0.0.1", 0);
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      await until(() => String(server).includes("clients=1"));
+      server.abortClients();
+      server.close();
+      const outcome = await reader.read(10).then(
+        (data) => `eof:${data.length}`,
+        (e: NodeJS.ErrnoException) => String(e.code),
+      );
+      assert.ok(outcome === "eof:0" || outcome === "ECONNRESET", outcome);
+      await server.waitClosed();
+      writer.close();
+    }),
+  );
+
+  it("a handler that throws is reported and its connection closed", GUARD, () =>
+    realRun(async () => {
+      const reported: ExceptionContext[] = [];
+      getRunningLoop().setExceptionHandler((_loop, context) => reported.push(context));
+      await using server = await startServer(
+        async (reader) => {
+          await reader.readline();
+          throw new Error("handler failed");
+        },
+        "127.0.0.1",
+        0,
+      );
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      writer.write("hi\n");
+      assert.equal((await reader.read()).length, 0);
+      await until(() => reported.length > 0);
+      assert.equal(reported[0].message, "Unhandled exception in client_connected_cb");
+      assert.match(String((reported[0].exception as Error).message), /handler failed/);
+      writer.close();
+    }),
+  );
+
+  it("serveForever serves until cancelled, then closes the server", GUARD, () =>
+    realRun(async () => {
+      const server = await echoServer();
+      const serving = createTask(() => server.serveForever());
+      await sleep(0);
+      await assert.rejects(server.serveForever(), RuntimeError);
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      writer.write("ping\n");
+      assert.equal((await reader.readline()).toString(), "ping\n");
+      writer.close();
+      serving.cancel();
+      await assert.rejects(settled(serving), CancelledError);
+      assert.equal(server.isServing(), false);
+      await assert.rejects(server.serveForever(), RuntimeError);
+    }),
+  );
+
+  it("rejects bad arguments with TypeError or RangeError", GUARD, () =>
+    realRun(async () => {
+      await assert.rejects(openConnection(5 as unknown as string, 80), TypeError);
+      await assert.rejects(openConnection("127.0.0.1", 70_000), RangeError);
+      await assert.rejects(openConnection("127.0.0.1", 80, { limit: 0 }), RangeError);
+      await assert.rejects(startServer("nope" as never, "127.0.0.1", 0), TypeError);
+      await assert.rejects(
+        startServer(() => {}, "127.0.0.1", -1),
+        RangeError,
+      );
+      await using server = await echoServer();
+      const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      assert.throws(() => writer.write(42 as unknown as string), TypeError);
+      assert.throws(() => writer.writelines(7 as unknown as string[]), TypeError);
+      writer.close();
+    }),
+  );
+
+  it("listening on a busy port rejects with EADDRINUSE", GUARD, () =>
+    realRun(async () => {
+      await using server = await echoServer();
+      await assert.rejects(
+        startServer(() => {}, "127.0.0.1", server.sockets[0].port),
+        {
+          code: "EADDRINUSE",
+        },
+      );
+    }),
+  );
+
+  it(
+    "drain() applies backpressure: a fast writer to a slow reader holds bounded memory",
+    GUARD,
+    () =>
+      realRun(async () => {
+        const CHUNK = Buffer.alloc(64 * 1024, 120);
+        const TOTAL_WAITS = 40;
+        const firstWait = new Event();
+        let maxQueued = 0;
+        let waits = 0;
+        let sent = 0;
+        let highWaterMark = 0;
+        await using server = await startServer(
+          async (_reader, writer) => {
+            highWaterMark = writer.transport.writableHighWaterMark;
+            while (waits < TOTAL_WAITS) {
+              writer.write(CHUNK);
+              sent += CHUNK.length;
+              maxQueued = Math.max(maxQueued, writer.transport.writableLength);
+              if (writer.transport.writableLength >= highWaterMark) {
+                waits++;
+                firstWait.set();
+              }
+              await writer.drain();
+            }
+            writer.close();
+          },
+          "127.0.0.1",
+          0,
+        );
+        const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+        await firstWait.wait();
+        let received = 0;
+        let maxBuffered = 0;
+        for (;;) {
+          maxBuffered = Math.max(maxBuffered, reader.statistics().buffered);
+          const data = await reader.read(65536);
+          if (data.length === 0) break;
+          received += data.length;
+        }
+        assert.equal(received, sent);
+        assert.equal(waits, TOTAL_WAITS);
+        // Node's queue never holds more than its high-water mark plus the chunk that crossed it.
+        assert.ok(maxQueued <= highWaterMark + CHUNK.length, `queued up to ${maxQueued} bytes`);
+        // The reader paused the socket past 2 * limit; one more socket read may land after it.
+        assert.ok(maxBuffered <= 2 * reader.limit + 65536, `buffered up to ${maxBuffered} bytes`);
+        writer.close();
+      }),
+  );
+
+  it("a drain cancelled while waiting leaves the writer consistent: no byte lost", GUARD, () =>
+    realRun(async () => {
+      const CHUNK = Buffer.alloc(64 * 1024, 121);
+      let writerSide: StreamWriter | null = null;
+      const connected = new Event();
+      await using server = await startServer(
+        (_reader, writer) => {
+          writerSide = writer;
+          connected.set();
+          return sleep(60_000);
+        },
+        "127.0.0.1",
+        0,
+      );
+      const [reader, clientWriter] = await openConnection("127.0.0.1", server.sockets[0].port);
+      await connected.wait();
+      const writer = writerSide! as StreamWriter;
+      let sent = 0;
+      while (writer.transport.writableLength < writer.transport.writableHighWaterMark) {
+        writer.write(CHUNK);
+        sent += CHUNK.length;
+        await sleep(0);
+      }
+      const draining = createTask(() => writer.drain());
+      await sleep(0);
+      draining.cancel();
+      await assert.rejects(settled(draining), CancelledError);
+      writer.write("end");
+      sent += 3;
+      const reading = createTask(async () => {
+        let received = 0;
+        while (received < sent) received += (await reader.read(65536)).length;
+        return received;
+      });
+      await writer.drain();
+      assert.equal(await reading, sent);
+      clientWriter.close();
+      server.closeClients();
+    }),
+  );
+
+  it("a read cancelled on a live socket leaves the bytes for the next read", GUARD, () =>
+    realRun(async () => {
+      await using server = await echoServer();
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      const task = createTask(() => reader.readexactly(6));
+      writer.write("abc");
+      await until(() => reader.statistics().buffered === 3);
+      task.cancel();
+      await assert.rejects(settled(task), CancelledError);
+      writer.write("def");
+      assert.equal((await reader.readexactly(6)).toString(), "abcdef");
+      writer.close();
+    }),
+  );
+
+  it("many connections run concurrently through one server", GUARD, () =>
+    realRun(async () => {
+      await using server = await echoServer();
+      const port = server.sockets[0].port;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          createTask(async () => {
+            const [reader, writer] = await openConnection("127.0.0.1", port);
+            for (let k = 0; k < 20; k++) {
+              writer.write(`${i}:${k}\n`);
+              assert.equal((await reader.readline()).toString(), `${i}:${k}\n`);
+            }
+            writer.close();
+            await writer.waitClosed();
+            return i;
+          }),
+        ),
+      );
+      assert.equal(results.length, 20);
+    }),
+  );
+});
+
+describe("streams against peers written by others", {
+  skip: !hasPython && "python3 missing",
+}, () => {
+  it("Python's asyncio client talks to our server", GUARD, () =>
+    realRun(async () => {
+      await using server = await startServer(
+        async (reader, writer) => {
+          for await (const line of reader) writer.write(line.toString().toUpperCase());
+          writer.close();
+        },
+        "127.0.0.1",
+        0,
+      );
+      const script = `
+import asyncio, sys
+async def main():
+    r, w = await asyncio.open_connection("127.0.0.1", ${server.sockets[0].port})
+    w.write(b"hello from python\\nsecond line\\n")
+    await w.drain()
+    w.write_eof()
+    print((await r.read()).decode(), end="")
+    w.close()
+    await w.wait_closed()
+asyncio.run(main())
+`;
+      const proc = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      proc.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+      const code = await new Promise<number | null>((resolve) => proc.on("close", resolve));
+      assert.equal(code, 0);
+      assert.equal(out, "HELLO FROM PYTHON\nSECOND LINE\n");
+    }),
+  );
+
+  it("our client talks to Python's asyncio echo server", GUARD, () =>
+    realRun(async () => {
+      const script = `
+import asyncio
+async def handle(r, w):
+    while data := await r.read(65536):
+        w.write(data)
+        await w.drain()
+    w.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+`;
+      const proc = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "inherit"] });
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          proc.stdout.setEncoding("utf8").once("data", (s: string) => resolve(Number(s.trim())));
+          proc.once("error", reject);
+        });
+        const [reader, writer] = await openConnection("127.0.0.1", port);
+        const big = Buffer.alloc(1_000_000, 97);
+        writer.write("line one\n");
+        assert.equal((await reader.readline()).toString(), "line one\n");
+        writer.write(big);
+        await writer.drain();
+        const back = await reader.readexactly(big.length);
+        assert.equal(back.equals(big), true);
+        writer.writeEof();
+        assert.equal((await reader.read()).length, 0);
+        writer.close();
+        await writer.waitClosed();
+      } finally {
+        proc.kill();
+      }
+    }),
+  );
+});
