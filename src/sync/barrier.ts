@@ -30,7 +30,7 @@ import { inspect } from "node:util";
 import { BrokenBarrierError } from "../exceptions.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
-import { bindLoop, RESOLVED, Waiter, WaiterList } from "./waiters.ts";
+import { bindLoop, RESOLVED, type Waiter, WaiterList, type WaiterOwner } from "./waiters.ts";
 
 /** The states of a {@link Barrier}, shown in its inspect string. */
 export type BarrierState = "filling" | "draining" | "resetting" | "broken";
@@ -69,7 +69,7 @@ export interface BarrierStatistics {
  * });
  * ```
  */
-export class Barrier {
+export class Barrier implements WaiterOwner {
   readonly #parties: number;
   #state: BarrierState = "filling";
   #count = 0;
@@ -129,22 +129,21 @@ export class Barrier {
   }
 
   /** Waits for the next state change. */
-  async #park(): Promise<void> {
+  #park(): Promise<unknown> {
     const loop = (this.#loop = bindLoop(this.#loop, this));
-    const waiter = new Waiter(loop, this, "wait");
-    this.#parked.push(waiter);
-    try {
-      await waiter;
-    } finally {
-      if (waiter._woken) {
-        // Resumed (or cancelled after being woken): the next notified task goes next iteration.
-        this.#woken--;
-        this.#wakeNext();
-      } else {
-        this.#parked.remove(waiter);
-        this.#waking.remove(waiter);
-      }
-    }
+    return this.#parked.park(loop, this, "wait").promise;
+  }
+
+  /** A notified task resumes: the next one goes on the next iteration. @internal */
+  _resumed(_waiter: Waiter): void {
+    this.#woken--;
+    this.#wakeNext();
+  }
+
+  /** A notified task was cancelled before it resumed: the chain goes on. @internal */
+  _abandoned(_waiter: Waiter): void {
+    this.#woken--;
+    this.#wakeNext();
   }
 
   /** Notifies every parked task (asyncio's `notify_all`). */
@@ -154,7 +153,7 @@ export class Barrier {
   }
 
   #wakeNext(): void {
-    if (this.#woken === 0 && this.#waking.wakeFirst() !== null) this.#woken++;
+    if (this.#woken === 0 && this.#waking.wakeFirst()) this.#woken++;
   }
 
   /**

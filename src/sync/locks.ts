@@ -1,20 +1,21 @@
 /**
  * `Lock`, `Event` and `Condition`: asyncio's primitives (Lib/asyncio/locks.py, 3.13+ semantics)
- * on the runtime's Futures.
+ * on the runtime's waiters (src/sync/waiters.ts), which tasks wait on as on Futures.
  *
  * Fairness: waiters are served strictly in arrival order, and nobody barges: `acquire()` takes
- * the fast path only when no live waiter is queued and nobody has been woken and not yet resumed.
- * (asyncio lets a newcomer jump a queue made only of cancelled waiters; so does this module.)
+ * the fast path only when nobody is queued and nobody has been handed the lock without having
+ * resumed yet. A cancelled waiter leaves the line at once (asyncio lets a newcomer jump a line of
+ * cancelled waiters, which comes to the same).
  *
  * Cancellation: a waiter cancelled at any moment leaves the line; a waiter that was woken and
  * then cancelled before it resumed passes its turn to the next waiter (asyncio's
  * `Lock._wake_up_first`), so a cancellation never strands the lock or the other waiters.
  * `Condition.wait()` re-acquires the lock even when cancelled, then re-raises.
  *
- * Invariants (Lock):
- * - `#woken <= 1`: at most one waiter is woken and not yet resumed, and only while unlocked.
- * - If the lock is unlocked and `#woken === 0`, no live (non-cancelled) waiter is queued after
- *   the last `release()` has run, except transiently inside `release()` itself.
+ * Invariants (Lock), after every method:
+ * - `#woken <= 1`: at most one waiter has been handed the lock and not resumed, and then the
+ *   lock is unlocked (it takes the lock when the wake-up is delivered).
+ * - If the lock is unlocked and `#woken === 0`, nobody is queued.
  *
  * @module
  */
@@ -25,7 +26,7 @@ import { checkFunction, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount, currentTaskOrNull } from "./args.ts";
 import { ReleaseGuard } from "./guard.ts";
-import { bindLoop, RESOLVED_TRUE, Waiter, WaiterList } from "./waiters.ts";
+import { bindLoop, RESOLVED_TRUE, type Waiter, WaiterList, type WaiterOwner } from "./waiters.ts";
 
 /** What {@link Lock.statistics} returns. */
 export interface LockStatistics {
@@ -68,11 +69,11 @@ export interface LockStatistics {
  * });
  * ```
  */
-export class Lock {
+export class Lock implements WaiterOwner {
   #locked = false;
   #owner: Task<unknown> | null = null;
   readonly #waiters = new WaiterList();
-  /** Waiters woken (lock handed over) that have not resumed yet: 0 or 1. */
+  /** Waiters handed the lock that have not resumed yet: 0 or 1. */
   #woken = 0;
   #loop: EventLoop | null = null;
 
@@ -91,31 +92,32 @@ export class Lock {
    * loop other than the one the lock is bound to.
    */
   acquire(): Promise<ReleaseGuard> {
-    if (!this.#locked && this.#woken === 0 && this.#waiters.allCancelled()) {
+    if (!this.#locked && this.#woken === 0 && this.#waiters.size === 0) {
       this.#locked = true;
       this.#owner = currentTaskOrNull();
       return Promise.resolve(new ReleaseGuard(this, "Lock"));
     }
-    return this.#acquireSlow();
+    let loop: EventLoop;
+    try {
+      loop = this.#loop = bindLoop(this.#loop, this);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#waiters.park(loop, this, "acquire").promise as Promise<ReleaseGuard>;
   }
 
-  async #acquireSlow(): Promise<ReleaseGuard> {
-    const loop = (this.#loop = bindLoop(this.#loop, this));
-    const waiter = new Waiter(loop, this, "acquire");
-    this.#waiters.push(waiter);
-    try {
-      await waiter;
-    } catch (error) {
-      // Cancelled while queued, or after the lock was handed to us but before we resumed.
-      if (waiter._woken) this.#woken--;
-      else this.#waiters.remove(waiter);
-      if (!this.#locked) this.#wakeUpFirst();
-      throw error;
-    }
+  /** The lock was handed to `waiter` and its task resumes: it takes the lock. @internal */
+  _resumed(waiter: Waiter): ReleaseGuard {
     this.#woken--;
     this.#locked = true;
-    this.#owner = currentTaskOrNull();
+    this.#owner = waiter._task as Task<unknown> | null;
     return new ReleaseGuard(this, "Lock");
+  }
+
+  /** The lock was handed to a waiter cancelled before it resumed: pass it on. @internal */
+  _abandoned(_waiter: Waiter): void {
+    this.#woken--;
+    if (!this.#locked) this.#wakeUpFirst();
   }
 
   /**
@@ -148,10 +150,9 @@ export class Lock {
     }
   }
 
-  /** Hands the lock to the first live waiter, unless one already has it in hand. */
+  /** Hands the lock to the first waiter, unless one already has it in hand. */
   #wakeUpFirst(): void {
-    if (this.#woken > 0) return;
-    if (this.#waiters.wakeFirst() !== null) this.#woken++;
+    if (this.#woken === 0 && this.#waiters.wakeFirst()) this.#woken++;
   }
 
   /** A snapshot for debugging: whether it is held, by which task, and how many wait. */
@@ -205,7 +206,7 @@ export interface EventStatistics {
  * });
  * ```
  */
-export class Event {
+export class Event implements WaiterOwner {
   #value = false;
   readonly #waiters = new WaiterList();
   #woken = 0;
@@ -220,7 +221,7 @@ export class Event {
   set(): void {
     if (this.#value) return;
     this.#value = true;
-    while (this.#waiters.wakeFirst() !== null) this.#woken++;
+    while (this.#waiters.wakeFirst()) this.#woken++;
   }
 
   /** Resets the flag: later `wait()` calls block until the next `set()`. */
@@ -237,20 +238,24 @@ export class Event {
    */
   wait(): Promise<true> {
     if (this.#value) return RESOLVED_TRUE;
-    return this.#waitSlow();
+    let loop: EventLoop;
+    try {
+      loop = this.#loop = bindLoop(this.#loop, this);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#waiters.park(loop, this, "wait").promise as Promise<true>;
   }
 
-  async #waitSlow(): Promise<true> {
-    const loop = (this.#loop = bindLoop(this.#loop, this));
-    const waiter = new Waiter(loop, this, "wait");
-    this.#waiters.push(waiter);
-    try {
-      await waiter;
-      return true;
-    } finally {
-      if (waiter._woken) this.#woken--;
-      else this.#waiters.remove(waiter);
-    }
+  /** @internal */
+  _resumed(_waiter: Waiter): true {
+    this.#woken--;
+    return true;
+  }
+
+  /** @internal */
+  _abandoned(_waiter: Waiter): void {
+    this.#woken--;
   }
 
   /** A snapshot for debugging. */
@@ -311,7 +316,7 @@ export interface ConditionStatistics {
  * });
  * ```
  */
-export class Condition {
+export class Condition implements WaiterOwner {
   readonly #lock: Lock;
   readonly #waiters = new WaiterList();
   #woken = 0;
@@ -358,19 +363,14 @@ export class Condition {
   async wait(): Promise<true> {
     if (!this.#lock.locked()) throw new RuntimeError("cannot wait on un-acquired lock");
     const loop = (this.#loop = bindLoop(this.#loop, this));
-    const waiter = new Waiter(loop, this, "wait");
     this.#lock.release();
     let failed = false;
     let failure: unknown;
-    this.#waiters.push(waiter);
     try {
-      await waiter;
+      await this.#waiters.park(loop, this, "wait").promise;
     } catch (error) {
       failed = true;
       failure = error;
-    } finally {
-      if (waiter._woken) this.#woken--;
-      else this.#waiters.remove(waiter);
     }
     // The lock must be held again whatever happened, even if we are cancelled meanwhile. Only a
     // cancellation is retried (another error would make us spin); the latest one is raised.
@@ -430,10 +430,17 @@ export class Condition {
   }
 
   #notify(n: number): void {
-    for (let i = 0; i < n; i++) {
-      if (this.#waiters.wakeFirst() === null) break;
-      this.#woken++;
-    }
+    for (let i = 0; i < n && this.#waiters.wakeFirst(); i++) this.#woken++;
+  }
+
+  /** @internal */
+  _resumed(_waiter: Waiter): void {
+    this.#woken--;
+  }
+
+  /** @internal */
+  _abandoned(_waiter: Waiter): void {
+    this.#woken--;
   }
 
   /** A snapshot for debugging. */

@@ -1,12 +1,11 @@
 /**
  * `Queue`, `LifoQueue` and `PriorityQueue`: asyncio's queues (Lib/asyncio/queues.py, with 3.13's
- * `shutdown()`), on the runtime's Futures.
+ * `shutdown()`), on the runtime's waiters (src/sync/waiters.ts).
  *
- * Design (asyncio's): a blocked `get()` parks on a Future that is woken *without* the item; the
- * getter takes the item itself once it runs again. The item never travels through an internal
- * promise, so nothing is lost when a woken getter is cancelled before it runs: the item is still
- * in the queue, and the turn passes to the next getter. A cancelled `put()` never inserts its
- * item.
+ * Design (asyncio's): a blocked `get()` parks a waiter that is woken *without* an item; the item
+ * is taken only when the wake-up is delivered and the getter's task still wants it. So nothing
+ * is lost when a woken getter is cancelled before it resumes: the item is still in the queue,
+ * and the turn passes to the next getter. A cancelled `put()` never inserts its item.
  *
  * Fairness (stricter than asyncio): each item put wakes one getter and *reserves* the item for
  * it until it resumes; `get()` takes the fast path only for items nobody is woken for, so a
@@ -36,7 +35,14 @@ import {
 } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { BinaryHeap, type Comparator, defaultCompare } from "./heap.ts";
-import { bindLoop, RESOLVED, Waiter, WaiterList } from "./waiters.ts";
+import {
+  bindLoop,
+  REPARK,
+  RESOLVED,
+  type Waiter,
+  WaiterList,
+  type WaiterOwner,
+} from "./waiters.ts";
 
 /** Where a queue keeps its items; one per queue kind. @internal */
 export interface ItemStore<T> {
@@ -135,7 +141,7 @@ const SHUT_DOWN = "the queue is shut down";
  * });
  * ```
  */
-export class Queue<T> implements AsyncIterable<T> {
+export class Queue<T> implements AsyncIterable<T>, WaiterOwner {
   readonly #maxsize: number;
   /** `maxsize`, with Infinity for "unbounded". */
   readonly #limit: number;
@@ -209,32 +215,15 @@ export class Queue<T> implements AsyncIterable<T> {
     return this.#putSlow(item);
   }
 
-  async #putSlow(item: T): Promise<void> {
-    let loop: EventLoop | null = null;
-    let woken = false;
-    for (;;) {
-      if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
-      const free = this.#limit - this.#items.length;
-      // A woken putter holds a reserved slot; a newcomer only takes a slot nobody holds.
-      if (woken ? free > 0 : free > this.#wokenPutters) break;
-      loop ??= this.#loop = bindLoop(this.#loop, this);
-      const putter = new Waiter(loop, this, "put");
-      if (woken) this.#putters.unshift(putter);
-      else this.#putters.push(putter);
-      try {
-        await putter;
-      } catch (error) {
-        if (putter._woken) {
-          // Woken for a free slot but cancelled before resuming: pass the slot on.
-          this.#wokenPutters--;
-          this.#refillPutters();
-        } else this.#putters.remove(putter);
-        throw error;
-      }
-      this.#wokenPutters--;
-      woken = true;
+  #putSlow(item: T): Promise<void> {
+    if (this.#shutdown) return Promise.reject(new QueueShutDown(SHUT_DOWN));
+    let loop: EventLoop;
+    try {
+      loop = this.#loop = bindLoop(this.#loop, this);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.#putItem(item);
+    return this.#putters.park(loop, this, "put", item).promise as Promise<void>;
   }
 
   /**
@@ -268,35 +257,63 @@ export class Queue<T> implements AsyncIterable<T> {
     return this.#getSlow();
   }
 
-  async #getSlow(): Promise<T> {
-    let loop: EventLoop | null = null;
-    let woken = false;
-    for (;;) {
-      const n = this.#items.length;
-      if (this.#shutdown) {
-        if (n === 0) throw new QueueShutDown(SHUT_DOWN);
-        break;
-      }
-      // A woken getter holds a reserved item; a newcomer only takes an item nobody holds.
-      if (woken ? n > 0 : n > this.#wokenGetters) break;
-      loop ??= this.#loop = bindLoop(this.#loop, this);
-      const getter = new Waiter(loop, this, "get");
-      if (woken) this.#getters.unshift(getter);
-      else this.#getters.push(getter);
-      try {
-        await getter;
-      } catch (error) {
-        if (getter._woken) {
-          // Woken for an item but cancelled before resuming: the item stays; pass the turn on.
-          this.#wokenGetters--;
-          this.#refillGetters();
-        } else this.#getters.remove(getter);
-        throw error;
-      }
-      this.#wokenGetters--;
-      woken = true;
+  #getSlow(): Promise<T> {
+    if (this.#shutdown) {
+      // Fairness no longer matters: take what is left, then fail.
+      if (this.#items.length === 0) return Promise.reject(new QueueShutDown(SHUT_DOWN));
+      return Promise.resolve(this.#takeItem());
     }
-    return this.#takeItem();
+    let loop: EventLoop;
+    try {
+      loop = this.#loop = bindLoop(this.#loop, this);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#getters.park(loop, this, "get").promise as Promise<T>;
+  }
+
+  /**
+   * A parked getter, putter or joiner was woken and its task resumes. A getter takes its item
+   * now; a putter puts its item now. If a `getNowait()`/`putNowait()` took the item or the slot
+   * meanwhile, the waiter parks again at the front of its line. @internal
+   */
+  _resumed(waiter: Waiter): unknown {
+    switch (waiter._what) {
+      case "get":
+        this.#wokenGetters--;
+        if (this.#items.length > 0) return this.#takeItem();
+        if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
+        this.#getters.unshift(waiter);
+        return REPARK;
+      case "put":
+        this.#wokenPutters--;
+        if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
+        if (this.#items.length < this.#limit) {
+          this.#putItem(waiter._payload as T);
+          return undefined;
+        }
+        this.#putters.unshift(waiter);
+        return REPARK;
+      default:
+        this.#wokenJoiners--;
+        return undefined;
+    }
+  }
+
+  /** A woken waiter was cancelled before it resumed: pass its item or slot on. @internal */
+  _abandoned(waiter: Waiter): void {
+    switch (waiter._what) {
+      case "get":
+        this.#wokenGetters--;
+        this.#refillGetters();
+        break;
+      case "put":
+        this.#wokenPutters--;
+        this.#refillPutters();
+        break;
+      default:
+        this.#wokenJoiners--;
+    }
   }
 
   /**
@@ -319,17 +336,14 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /** Wakes getters while unreserved items are available. */
   #refillGetters(): void {
-    while (this.#items.length > this.#wokenGetters && this.#getters.wakeFirst() !== null) {
+    while (this.#items.length > this.#wokenGetters && this.#getters.wakeFirst()) {
       this.#wokenGetters++;
     }
   }
 
   /** Wakes putters while unreserved free slots are available. */
   #refillPutters(): void {
-    while (
-      this.#limit - this.#items.length > this.#wokenPutters &&
-      this.#putters.wakeFirst() !== null
-    ) {
+    while (this.#limit - this.#items.length > this.#wokenPutters && this.#putters.wakeFirst()) {
       this.#wokenPutters++;
     }
   }
@@ -357,20 +371,18 @@ export class Queue<T> implements AsyncIterable<T> {
     return this.#joinSlow();
   }
 
-  async #joinSlow(): Promise<void> {
-    const loop = (this.#loop = bindLoop(this.#loop, this));
-    const joiner = new Waiter(loop, this, "join");
-    this.#joiners.push(joiner);
+  #joinSlow(): Promise<void> {
+    let loop: EventLoop;
     try {
-      await joiner;
-    } finally {
-      if (joiner._woken) this.#wokenJoiners--;
-      else this.#joiners.remove(joiner);
+      loop = this.#loop = bindLoop(this.#loop, this);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return this.#joiners.park(loop, this, "join").promise as Promise<void>;
   }
 
   #wakeJoiners(): void {
-    while (this.#joiners.wakeFirst() !== null) this.#wokenJoiners++;
+    while (this.#joiners.wakeFirst()) this.#wokenJoiners++;
   }
 
   /**
@@ -390,8 +402,8 @@ export class Queue<T> implements AsyncIterable<T> {
       this.#unfinished = Math.max(0, this.#unfinished - dropped);
       if (this.#unfinished === 0) this.#wakeJoiners();
     }
-    while (this.#getters.wakeFirst() !== null) this.#wokenGetters++;
-    while (this.#putters.wakeFirst() !== null) this.#wokenPutters++;
+    while (this.#getters.wakeFirst()) this.#wokenGetters++;
+    while (this.#putters.wakeFirst()) this.#wokenPutters++;
   }
 
   /** Whether `shutdown()` was called. */

@@ -1,6 +1,6 @@
 /**
  * `Semaphore` and `BoundedSemaphore`: asyncio's counting semaphores (Lib/asyncio/locks.py,
- * 3.13+ semantics) on the runtime's Futures.
+ * 3.13+ semantics) on the runtime's waiters (src/sync/waiters.ts).
  *
  * Fairness: strict FIFO. `locked()` is true while the counter is 0 *or* anyone is queued or
  * woken and not yet resumed (asyncio 3.13), and `acquire()` only takes the fast path when
@@ -8,13 +8,14 @@
  *
  * Permit accounting (asyncio's): waking a waiter hands it a permit at once (the counter drops
  * when the waiter is woken, not when it resumes). A waiter woken and then cancelled before it
- * resumed gives its permit back. Every exit from a wait then wakes as many waiters as there are
- * free permits, so a permit never sits unused while someone waits.
+ * resumed gives its permit back. Every delivered wake-up then wakes as many waiters as there are
+ * free permits (asyncio's `finally` in `acquire`), so a permit never sits unused while someone
+ * waits.
  *
  * Invariants:
  * - `#value >= 0`.
- * - After any public method returns: `#value === 0` or no live waiter is queued.
- * - Woken waiters are unlinked from `#waiters` and counted in `#woken` until they resume.
+ * - After any method returns: `#value === 0` or nobody is queued.
+ * - Woken waiters are out of `#waiters` and counted in `#woken` until their wake-up is delivered.
  *
  * @module
  */
@@ -24,7 +25,7 @@ import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
 import { ReleaseGuard } from "./guard.ts";
 import { describeState } from "./locks.ts";
-import { bindLoop, Waiter, WaiterList } from "./waiters.ts";
+import { bindLoop, type Waiter, WaiterList, type WaiterOwner } from "./waiters.ts";
 
 /** What {@link Semaphore.statistics} returns. */
 export interface SemaphoreStatistics {
@@ -66,7 +67,7 @@ export interface SemaphoreStatistics {
  * });
  * ```
  */
-export class Semaphore {
+export class Semaphore implements WaiterOwner {
   /** @internal */ _value: number;
   readonly #waiters = new WaiterList();
   #woken = 0;
@@ -86,7 +87,7 @@ export class Semaphore {
    * go first). asyncio 3.13's definition.
    */
   locked(): boolean {
-    return this._value === 0 || this.#woken > 0 || !this.#waiters.allCancelled();
+    return this._value === 0 || this.#woken > 0 || this.#waiters.size > 0;
   }
 
   /**
@@ -105,28 +106,33 @@ export class Semaphore {
     return this.#acquireSlow();
   }
 
-  async #acquireSlow(): Promise<ReleaseGuard> {
+  #acquireSlow(): Promise<ReleaseGuard> {
+    let loop: EventLoop;
     try {
-      const loop = (this.#loop = bindLoop(this.#loop, this));
-      const waiter = new Waiter(loop, this, "acquire");
-      this.#waiters.push(waiter);
-      try {
-        await waiter;
-      } catch (error) {
-        if (waiter._woken) {
-          // Woken (a permit was counted for us) but cancelled before resuming: give it back.
-          this.#woken--;
-          this._value++;
-        } else this.#waiters.remove(waiter);
-        throw error;
-      }
-      this.#woken--;
-    } finally {
-      // Permits may be free while others wait (returned above, or released while we were
-      // resuming): wake as many as can proceed.
-      while (this._value > 0 && this.#wakeUpNext()) {}
+      loop = this.#loop = bindLoop(this.#loop, this);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return this.#waiters.park(loop, this, "acquire").promise as Promise<ReleaseGuard>;
+  }
+
+  /** A permit was handed to `waiter` and its task resumes with it. @internal */
+  _resumed(_waiter: Waiter): ReleaseGuard {
+    this.#woken--;
+    this.#wakeWhileFree();
     return new ReleaseGuard(this, this.constructor.name);
+  }
+
+  /** A permit was handed to a waiter cancelled before it resumed: give it back. @internal */
+  _abandoned(_waiter: Waiter): void {
+    this.#woken--;
+    this._value++;
+    this.#wakeWhileFree();
+  }
+
+  /** Wakes as many waiters as there are free permits. */
+  #wakeWhileFree(): void {
+    while (this._value > 0 && this.#wakeUpNext()) {}
   }
 
   /** Returns a permit and wakes the first waiter, if any. */
@@ -154,11 +160,9 @@ export class Semaphore {
     }
   }
 
-  /** Hands a permit to the first live waiter; false if nobody waits. */
+  /** Hands a permit to the first waiter; false if nobody waits. */
   #wakeUpNext(): boolean {
-    if (this.#waiters.head === null) return false;
-    const woken = this.#waiters.wakeFirst();
-    if (woken === null) return false;
+    if (!this.#waiters.wakeFirst()) return false;
     this._value--;
     this.#woken++;
     return true;

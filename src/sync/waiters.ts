@@ -1,89 +1,192 @@
 /**
- * The parking lot shared by every primitive: a waiter is a Future that is also a node of an
- * intrusive doubly linked list, so a waiter joins the back of the line, leaves it from anywhere
- * (cancellation) and is woken from the front, each in O(1) and without searching an array.
+ * The parking lot shared by every primitive: a `Waiter` is one parked caller, a node of an
+ * intrusive FIFO (`WaiterList`), so joining the back of the line, leaving it from anywhere
+ * (cancellation) and waking the front are O(1), with no array searches.
  *
- * Why Futures: a task that awaits a Future registers it as what it waits on, so `task.cancel()`
- * cancels exactly that wait (asyncio's `_fut_waiter`), and `Task.getStack()` can say which
- * primitive the task is parked on. A waiter is only created when a caller really has to wait:
- * every primitive has an allocation-free fast path for the uncontended case.
+ * A waiter is what its task waits on (`Waitable`, like a Future or a sleep): the task registers
+ * it, so `task.cancel()` cancels exactly this wait (asyncio's `_fut_waiter`) and
+ * `Task.getStack()` names the primitive. It behaves as a Future awaited by the task would, at a
+ * fraction of the cost (one object and one native promise; primitives park 100k tasks at once):
+ * - a wake-up or a cancellation is delivered from the loop's ready queue, in the order they
+ *   happened, as a Future's callbacks are;
+ * - a cancellation that arrives after the wake-up but before delivery (the task is then not
+ *   waiting on anything: `_mustCancel`) is delivered instead of the wake-up, as asyncio does.
+ *   The owner is told (`_abandoned`) so it can pass the turn (lock, permit, item, slot) on.
  *
- * The woken-but-not-resumed window: `setResult()` on a waiter schedules the task, which resumes
- * later. A cancellation that arrives in between is delivered when the task resumes, so the
- * primitive sees "my Future has a result, yet my await threw CancelledError" and must hand the
- * turn (permit, lock, item) on to the next waiter, exactly as asyncio's locks and queues do.
+ * The owner's bookkeeping for a wake-up runs at delivery (`_resumed`, in the loop's batch) and
+ * its return value resolves the caller's promise, so most waits need no async function frame.
+ * An owner may answer `REPARK` to send the waiter back to the front of its line (a queue getter
+ * whose item was taken meanwhile by `getNowait()`).
  *
  * Loop binding follows asyncio's `mixins._LoopBoundMixin`: a primitive can be created anywhere
  * and binds to the running loop the first time something has to wait on it.
  *
+ * Invariants:
+ * - A waiter is in a list only while `PENDING`; `_wake` and `_cancel` take it out.
+ * - `_run` is scheduled exactly once per `_wake`/`_cancel`, and settles the promise at most once.
+ *
  * @module
  */
-import { RuntimeError } from "../exceptions.ts";
-import { Future } from "../futures/future.ts";
-import { NO_LOOP_MESSAGE } from "../internal/context.ts";
-import type { EventLoop } from "../loop/event-loop.ts";
+import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
+import { makeCancelledError } from "../internal/cancelled.ts";
+import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { instrument } from "../internal/instrument.ts";
+import type { Waitable } from "../internal/waitable.ts";
+import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
 import { runningLoopOrNull } from "../loop/running.ts";
 
-/**
- * One parked caller. Its result carries no data: the woken caller re-reads the primitive's
- * state after resuming (a queue item is never passed through a promise, because a promise
- * would unwrap a thenable item).
- */
-export class Waiter extends Future<void> {
+/** What a primitive does when one of its waiters is delivered. */
+export interface WaiterOwner {
+  /**
+   * The waiter was woken and its task still wants it: do the bookkeeping and return the value
+   * to resolve the caller's promise with (or throw to reject it, or return `REPARK`).
+   */
+  _resumed(waiter: Waiter): unknown;
+  /**
+   * The waiter was woken, but its task was cancelled before the wake-up was delivered: undo
+   * what the wake-up handed over and pass it on. The caller gets `CancelledError`.
+   */
+  _abandoned(waiter: Waiter): void;
+}
+
+/** Returned by `WaiterOwner._resumed` to park the waiter again at the front of its list. */
+export const REPARK: unique symbol = Symbol("REPARK");
+
+const PENDING = 0;
+const WOKEN = 1;
+const CANCELLED = 2;
+const SETTLED = 3;
+
+let creating: Waiter | null = null;
+function executor(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  creating!._resolve = resolve;
+  creating!._reject = reject;
+}
+
+/** One parked caller. */
+export class Waiter implements Waitable, ReadyEntry {
   _prev: Waiter | null = null;
   _next: Waiter | null = null;
-  /** The list it is in (not yet woken, or cancelled and not yet resumed), or null. */
+  /** The list it is in, or null. */
   _list: WaiterList | null = null;
-  /** Woken by its owner (taken out of the list and counted as woken). */
-  _woken = false;
-  /** Woken before its task reached `await` (see `_wake`). */
-  _deferred = false;
-  /** The primitive waited on; its inspect string describes the wait. */
-  readonly _owner: object;
-  /** The method that waits, e.g. `"acquire"`. */
+  _state = PENDING;
+  readonly _loop: EventLoop;
+  readonly _task: TaskStore | null;
+  readonly _owner: WaiterOwner;
+  /** The method that waits (`"acquire"`, `"get"`, …), for descriptions. */
   readonly _what: string;
+  /** What the caller brought (a queue putter's item). */
+  _payload: unknown;
+  /** The error a cancellation while pending delivers. */
+  _error: unknown = undefined;
+  _resolve!: (value: unknown) => void;
+  _reject!: (error: unknown) => void;
+  /** Settles with the owner's `_resumed` value, or rejects. */
+  readonly promise: Promise<unknown>;
 
-  constructor(loop: EventLoop, owner: object, what: string) {
-    super({ loop });
+  constructor(loop: EventLoop, owner: WaiterOwner, what: string, payload?: unknown) {
+    this._loop = loop;
     this._owner = owner;
     this._what = what;
-  }
-
-  /**
-   * Wakes the waiter. If its task has not reached the `await` yet (the waiter was created and
-   * woken in one synchronous stretch), the result is set when the task gets there: `await`
-   * calls `then` on a later microtask, and a Future already done by then would resume its task
-   * on that microtask, ahead of waiters woken earlier (which resume from the loop's ready
-   * queue). Deferring keeps "resumed in the order woken", which a queue needs so that the
-   * first getter woken takes the first item.
-   */
-  _wake(): void {
-    this._woken = true;
-    if (this._callbacks === null) this._deferred = true;
-    else this.setResult(undefined);
-  }
-
-  // biome-ignore lint/suspicious/noThenProperty: a Future is a thenable; see _wake.
-  override then<R1 = void, R2 = never>(
-    onFulfilled?: ((value: void) => R1 | PromiseLike<R1>) | null,
-    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): PromiseLike<R1 | R2> {
-    const registration = super.then(onFulfilled, onRejected);
-    if (this._deferred) {
-      this._deferred = false;
-      // Not done unless a pending cancellation of the task cancelled it on registration.
-      if (!this.done()) this.setResult(undefined);
+    this._payload = payload;
+    creating = this;
+    this.promise = new Promise(executor);
+    creating = null;
+    const store = als.getStore();
+    const task = store !== undefined && "_isTask" in store ? store : null;
+    this._task = task;
+    if (task !== null) {
+      if (task._mustCancel) {
+        // A cancellation requested while the task ran is delivered at its next wait: this one.
+        this._state = CANCELLED;
+        this._error = task._takeCancellation();
+        this._schedule();
+        return;
+      }
+      task._addWaiter(this);
+      if (instrument.active) instrument.emit("waiting", task, this);
     }
-    return registration;
+  }
+
+  /** Whether the waiter is still parked (not woken, not cancelled). */
+  get pending(): boolean {
+    return this._state === PENDING;
+  }
+
+  /** Wakes the waiter: takes it out of its list and schedules the delivery. */
+  _wake(): void {
+    if (this._state !== PENDING) return;
+    this._list?.remove(this);
+    this._state = WOKEN;
+    this._schedule();
+  }
+
+  /** Cancels a parked waiter (called by `task.cancel()`); false once it was woken. @internal */
+  _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {
+    if (this._state !== PENDING) return false;
+    this._list?.remove(this);
+    this._state = CANCELLED;
+    this._task?._removeWaiter(this);
+    this._error = makeCancelledError(message, origin, this._loop.getDebug());
+    this._schedule();
+    return true;
+  }
+
+  _schedule(): void {
+    if (this._loop.isClosed()) queueMicrotask(() => this._run());
+    else this._loop._pushReady(this);
+  }
+
+  /** The delivery, from the loop's ready queue. @internal */
+  _run(): void {
+    if (this._state === CANCELLED) {
+      this._state = SETTLED;
+      this._reject(this._error);
+      return;
+    }
+    if (this._state !== WOKEN) return;
+    const task = this._task;
+    if (task !== null) {
+      if (instrument.active) instrument.emit("woken", task, this);
+      if (task._mustCancel) {
+        // Cancelled after the wake-up, before delivery: the turn goes back to the owner.
+        task._removeWaiter(this);
+        this._state = SETTLED;
+        const error = task._takeCancellation();
+        try {
+          this._owner._abandoned(this);
+        } finally {
+          this._reject(error);
+        }
+        return;
+      }
+    }
+    let value: unknown;
+    try {
+      value = this._owner._resumed(this);
+    } catch (error) {
+      task?._removeWaiter(this);
+      this._state = SETTLED;
+      this._reject(error);
+      return;
+    }
+    if (value === REPARK) {
+      // Parked again by the owner (still registered with the task).
+      this._state = PENDING;
+      return;
+    }
+    task?._removeWaiter(this);
+    this._state = SETTLED;
+    this._resolve(value);
   }
 
   /** What `Task.getStack()` shows, e.g. `<Lock [locked, waiters:2]>.acquire()`. @internal */
-  override _describeWait(): string {
+  _describeWait(): string {
     return `${String(this._owner)}.${this._what}()`;
   }
 }
 
-/** An intrusive FIFO of waiters. */
+/** An intrusive FIFO of parked waiters. */
 export class WaiterList {
   head: Waiter | null = null;
   tail: Waiter | null = null;
@@ -124,6 +227,24 @@ export class WaiterList {
     this.size--;
   }
 
+  /**
+   * Parks a new waiter at the back, for the current task, and returns it. (A task with a
+   * pending cancellation gets a waiter that is already cancelled and not parked.)
+   */
+  park(loop: EventLoop, owner: WaiterOwner, what: string, payload?: unknown): Waiter {
+    const w = new Waiter(loop, owner, what, payload);
+    if (w._state === PENDING) this.push(w);
+    return w;
+  }
+
+  /** Wakes the first waiter; returns false if there is none. */
+  wakeFirst(): boolean {
+    const w = this.head;
+    if (w === null) return false;
+    w._wake();
+    return true;
+  }
+
   /** Moves every waiter of `other` to the back of this list, in order. */
   takeAll(other: WaiterList): void {
     for (let w = other.head; w !== null; w = other.head) {
@@ -131,36 +252,11 @@ export class WaiterList {
       this.push(w);
     }
   }
-
-  /** Whether every waiter in the list is cancelled (true when empty). */
-  allCancelled(): boolean {
-    for (let w = this.head; w !== null; w = w._next) if (!w.cancelled()) return false;
-    return true;
-  }
-
-  /**
-   * Wakes the first waiter that is not done: unlinks it, marks it woken and sets its result.
-   * Cancelled waiters met on the way are unlinked and dropped (they clean up when they resume).
-   * Returns the woken waiter, or null if there was none.
-   */
-  wakeFirst(): Waiter | null {
-    let w = this.head;
-    while (w !== null) {
-      const next = w._next;
-      this.remove(w);
-      if (!w.done()) {
-        w._wake();
-        return w;
-      }
-      w = next;
-    }
-    return null;
-  }
 }
 
 /**
  * The loop a primitive waits on: the running loop, bound on first use (asyncio's
- * `_LoopBoundMixin._get_loop`).
+ * `_LoopBoundMixin._get_loop`). A primitive whose loop has closed may serve a new one.
  *
  * @throws {RuntimeError} outside a running loop, or if `bound` is another loop that is still open.
  */
