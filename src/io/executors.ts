@@ -168,7 +168,9 @@ class JobFuture<T> extends Future<T> {
  * ```ts
  * import { run, ThreadPoolExecutor, getRunningLoop } from "asyncio-ts";
  * // The job module; in an application, a file: new URL("./jobs.mjs", import.meta.url).
- * const jobs = "data:text/javascript,export function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }";
+ * // (A data: URL must be percent-encoded: a bare "?" would start its query.)
+ * const source = "export function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }";
+ * const jobs = `data:text/javascript,${encodeURIComponent(source)}`;
  * await run(async () => {
  *   await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
  *   const loop = getRunningLoop();
