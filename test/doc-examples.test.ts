@@ -194,6 +194,24 @@ for (const s of runnable) {
 }
 let failures = 0;
 
+/** Removes the snippet directories that earlier, failed runs left behind (their pid is gone). */
+function removeStaleWorkDirs(): void {
+  const parent = dirname(workDir);
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0); // still running (another test run in this tree): leave it alone
+    } catch (error) {
+      // ESRCH: no such process, so nobody uses the directory any more.
+      if ((error as NodeJS.ErrnoException).code === "ESRCH") {
+        rmSync(join(parent, name), { recursive: true, force: true });
+      }
+    }
+  }
+}
+
 function where(s: Snippet): string {
   return `${s.file}:${s.line}`;
 }
@@ -286,6 +304,7 @@ describe("the documentation's snippet extractor", () => {
 describe("every ts block in the documentation", { concurrency: 2 }, () => {
   before(() => {
     assertBuilt();
+    removeStaleWorkDirs();
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(workDir, { recursive: true });
     for (const s of runnable) writeFileSync(fileOf.get(s)!, s.code);
