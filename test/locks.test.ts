@@ -229,6 +229,28 @@ describe("Lock", () => {
     });
   });
 
+  test("an uncontended acquire() and release() cost at most two promise turns", async () => {
+    await runVirtual(async () => {
+      const lock = new Lock();
+      let turns = 0;
+      let counting = true;
+      const counter = (async () => {
+        while (counting) {
+          await null;
+          turns++;
+        }
+      })();
+      await null; // let the counter start
+      const before = turns;
+      const guard = await lock.acquire();
+      guard.release();
+      const cost = turns - before;
+      counting = false;
+      await counter;
+      assert.ok(cost <= 2, `took ${cost} promise turns`);
+    });
+  });
+
   test("releasing an unlocked lock throws RuntimeError and the lock stays usable", async () => {
     await runVirtual(async () => {
       const lock = new Lock();
