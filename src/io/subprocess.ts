@@ -135,6 +135,7 @@ export class Process implements IoResource {
   /** @internal Use {@link createSubprocessExec} or {@link createSubprocessShell}. */
   constructor(
     child: ChildProcess,
+    exit: Promise<[number | null, NodeJS.Signals | null]>,
     loop: EventLoop,
     io: LoopIo,
     limit: number,
@@ -144,15 +145,12 @@ export class Process implements IoResource {
     this.#loop = loop;
     this.#io = io;
     this.pid = child.pid!;
-    this.#exited = new Promise<void>((resolve) => {
-      child.once("exit", (code, signal) => {
-        this.#returncode = code ?? (signal === null ? 0 : -signalNumber(signal));
-        const waiters = this.#waiters;
-        this.#waiters = [];
-        for (const w of waiters) if (!w.done()) w.setResult(this.#returncode);
-        this.#maybeForget();
-        resolve();
-      });
+    this.#exited = exit.then(([code, signal]) => {
+      this.#returncode = code ?? (signal === null ? 0 : -signalNumber(signal));
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) if (!w.done()) w.setResult(this.#returncode);
+      this.#maybeForget();
     });
     let stdin: StreamWriter | null = null;
     if (child.stdin !== null) {
@@ -354,6 +352,10 @@ async function create(
     windowsHide: true,
   };
   const child = spawn(file, args as string[], spawnOptions);
+  // Listen for the exit now: a short-lived child may exit before the caller resumes.
+  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    child.once("exit", (code, signal) => resolve([code, signal]));
+  });
   const started = loop.createFuture<void>();
   const onSpawn = () => {
     if (!started.done()) started.setResult(undefined);
@@ -363,11 +365,15 @@ async function create(
   };
   child.once("spawn", onSpawn);
   child.once("error", onError);
+  // Wire the pipes at once: Node discards the output of a child that exits before its pipes
+  // have a reader (it resumes unread stdio streams on exit).
+  const proc = child.pid === undefined ? null : new Process(child, exit, loop, io, limit, merge);
   try {
     await started;
   } catch (error) {
     if (child.pid !== undefined && child.exitCode === null) child.kill("SIGKILL");
     for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
+    if (proc !== null) io.untrack(proc);
     throw error;
   } finally {
     child.off("spawn", onSpawn);
@@ -375,7 +381,7 @@ async function create(
   }
   // Later errors (a failed kill) are reported by the calls that cause them.
   child.on("error", () => {});
-  return new Process(child, loop, io, limit, merge);
+  return proc ?? new Process(child, exit, loop, io, limit, merge);
 }
 
 /**

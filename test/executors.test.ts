@@ -1,0 +1,183 @@
+/**
+ * Executors: toThread and loop.runInExecutor on worker threads (piscina), with job modules in
+ * test/fixtures/io/jobs.mjs. Cancellation while queued and while running is observed through
+ * SharedArrayBuffer cells the jobs write, never through timing.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  CancelledError,
+  createTask,
+  getRunningLoop,
+  RuntimeError,
+  run,
+  sleep,
+  ThreadPoolExecutor,
+  toThread,
+} from "../src/index.ts";
+
+const GUARD = { timeout: 30_000 };
+const JOBS = new URL("./fixtures/io/jobs.mjs", import.meta.url);
+const realRun = <T>(main: () => Promise<T>) => run(main, { handleSignals: false });
+
+function settled<T>(task: PromiseLike<T>): Promise<T> {
+  return (async () => await task)();
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(1);
+}
+
+describe("toThread and runInExecutor", () => {
+  it("toThread runs a sync or async export on a thread and returns its result", GUARD, () =>
+    realRun(async () => {
+      assert.equal(await toThread<number>(JOBS, "add", 2, 3), 5);
+      assert.equal(await toThread<number>(JOBS.href, "addLater", 4, 5), 9);
+      assert.equal(await toThread<number>(JOBS.pathname, "add", 1, 1), 2);
+    }),
+  );
+
+  it("errors come back with their class, message, fields, cause and worker stack", GUARD, () =>
+    realRun(async () => {
+      await assert.rejects(settled(toThread(JOBS, "fail", "boom")), (e: unknown) => {
+        assert.ok(e instanceof RangeError);
+        assert.equal(e.message, "boom");
+        assert.equal((e as NodeJS.ErrnoException).code, "E_JOB");
+        assert.match(String(e.stack), /jobs\.mjs/);
+        return true;
+      });
+      await assert.rejects(settled(toThread(JOBS, "failLater", "later")), (e: unknown) => {
+        assert.ok(e instanceof Error);
+        assert.equal(e.message, "later");
+        assert.ok(e.cause instanceof TypeError);
+        return true;
+      });
+    }),
+  );
+
+  it("a missing export, a non-function export or a missing module fail clearly", GUARD, () =>
+    realRun(async () => {
+      await assert.rejects(settled(toThread(JOBS, "nope")), /no exported function `nope`/);
+      await assert.rejects(settled(toThread(JOBS, "notAFunction")), TypeError);
+      const missing = new URL("./fixtures/io/missing.mjs", import.meta.url);
+      await assert.rejects(settled(toThread(missing, "add")), /missing\.mjs|Cannot find/);
+    }),
+  );
+
+  it("rejects bad arguments with TypeError or RangeError", GUARD, () =>
+    realRun(async () => {
+      assert.throws(() => toThread("./relative.mjs", "add"), RangeError);
+      assert.throws(() => toThread(42 as unknown as string, "add"), TypeError);
+      assert.throws(() => toThread(JOBS, ""), TypeError);
+      assert.throws(() => getRunningLoop().runInExecutor({} as never, JOBS, "add"), TypeError);
+      assert.throws(() => new ThreadPoolExecutor({ maxWorkers: 0 }), RangeError);
+      assert.throws(() => new ThreadPoolExecutor({ maxWorkers: 2, minWorkers: 3 }), RangeError);
+      // Arguments are copied to the thread: a function cannot be.
+      await assert.rejects(settled(toThread(JOBS, "add", () => 1, 2)), /could not be cloned/);
+      assert.equal(await toThread<number>(JOBS, "add", 1, 2), 3);
+    }),
+  );
+
+  it("toThread outside a running loop throws RuntimeError", () => {
+    assert.throws(() => toThread(JOBS, "add", 1, 2), RuntimeError);
+  });
+
+  it("loop.runInExecutor uses the given executor or, with null, the default one", GUARD, () =>
+    realRun(async () => {
+      const loop = getRunningLoop();
+      await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+      const results = await Promise.all([
+        loop.runInExecutor<number>(pool, JOBS, "add", 1, 2),
+        loop.runInExecutor<number>(pool, JOBS, "addLater", 3, 4),
+        loop.runInExecutor<number>(null, JOBS, "add", 5, 6),
+      ]);
+      assert.deepEqual(results, [3, 7, 11]);
+      const stats = pool.statistics();
+      assert.equal(stats.completed, 2);
+      assert.equal(stats.pending, 0);
+      assert.equal(stats.maxWorkers, 2);
+      assert.match(String(pool), /^<ThreadPoolExecutor running workers=\d\/2 pending=0>$/);
+    }),
+  );
+
+  it("a job cancelled while queued never runs", GUARD, () =>
+    realRun(async () => {
+      await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+      const shared = new SharedArrayBuffer(16);
+      const cells = new Int32Array(shared);
+      const blocker = pool.submit<string>(JOBS, "block", shared);
+      await until(() => Atomics.load(cells, 0) === 1);
+      const queued = pool.submit<number>(JOBS, "bump", shared);
+      queued.cancel();
+      assert.equal(queued.cancelled(), true);
+      Atomics.store(cells, 1, 1);
+      Atomics.notify(cells, 1);
+      assert.equal(await blocker, "released");
+      assert.equal(await pool.submit<number>(JOBS, "add", 1, 1), 2);
+      assert.equal(Atomics.load(cells, 2), 0, "the cancelled job ran");
+    }),
+  );
+
+  it("cancelling the task awaiting a running job terminates its thread", GUARD, () =>
+    realRun(async () => {
+      await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+      const shared = new SharedArrayBuffer(16);
+      const cells = new Int32Array(shared);
+      const task = createTask(() => pool.submit(JOBS, "spin", shared));
+      await until(() => Atomics.load(cells, 0) === 1);
+      task.cancel();
+      await assert.rejects(settled(task), CancelledError);
+      // With one thread, a new job can only run if the spinning one was stopped.
+      assert.equal(await pool.submit<number>(JOBS, "add", 2, 2), 4);
+      assert.equal(pool.statistics().cancelled >= 1, true);
+    }),
+  );
+
+  it("after shutdown() a pool takes no new jobs", GUARD, () =>
+    realRun(async () => {
+      const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+      assert.equal(await pool.submit<number>(JOBS, "add", 1, 2), 3);
+      await pool.shutdown();
+      assert.throws(() => pool.submit(JOBS, "add", 1, 2), RuntimeError);
+      assert.equal(pool.statistics().shutdown, true);
+    }),
+  );
+
+  it("shutdown({ cancelFutures: true }) cancels the jobs not started", GUARD, () =>
+    realRun(async () => {
+      const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+      const shared = new SharedArrayBuffer(16);
+      const cells = new Int32Array(shared);
+      const blocker = pool.submit<string>(JOBS, "block", shared);
+      await until(() => Atomics.load(cells, 0) === 1);
+      const queued = pool.submit<number>(JOBS, "bump", shared);
+      await sleep(0);
+      const closing = pool.shutdown({ cancelFutures: true });
+      Atomics.store(cells, 1, 1);
+      Atomics.notify(cells, 1);
+      await closing;
+      assert.equal(await blocker, "released");
+      await assert.rejects(settled(queued), CancelledError);
+      assert.equal(Atomics.load(cells, 2), 0);
+    }),
+  );
+
+  it("the loop stays responsive while a thread computes", GUARD, () =>
+    realRun(async () => {
+      const shared = new SharedArrayBuffer(16);
+      const cells = new Int32Array(shared);
+      const job = toThread<string>(JOBS, "block", shared);
+      await until(() => Atomics.load(cells, 0) === 1);
+      let ticks = 0;
+      for (let i = 0; i < 5; i++) {
+        await sleep(1);
+        ticks++;
+      }
+      assert.equal(job.done(), false);
+      Atomics.store(cells, 1, 1);
+      Atomics.notify(cells, 1);
+      assert.equal(await job, "released");
+      assert.equal(ticks, 5);
+    }),
+  );
+});

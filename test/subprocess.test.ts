@@ -1,0 +1,217 @@
+/**
+ * Subprocesses: real child processes (sh, cat, echo, sleep, head), their pipes as streams,
+ * return codes, signals, errors, cancellation, and the end of run() leaving nothing behind.
+ * Real time; no assertion on durations; timeouts are hang guards.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  CancelledError,
+  createSubprocessExec,
+  createSubprocessShell,
+  createTask,
+  DEVNULL,
+  PIPE,
+  run,
+  STDOUT,
+  sleep,
+} from "../src/index.ts";
+import { describeRun, runTs } from "./run-node.ts";
+
+const GUARD = { timeout: 20_000 };
+const realRun = <T>(main: () => Promise<T>) => run(main, { handleSignals: false });
+
+function settled<T>(task: PromiseLike<T>): Promise<T> {
+  return (async () => await task)();
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(1);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    // ESRCH: no such process.
+    return false;
+  }
+}
+
+describe("createSubprocessExec and Process", () => {
+  it("reads a child's stdout line by line and waits for its exit code", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessExec("sh", ["-c", "echo one; echo two; exit 3"], {
+        stdout: PIPE,
+      });
+      assert.equal(typeof proc.pid, "number");
+      assert.equal(proc.stdin, null);
+      assert.equal(proc.stderr, null);
+      const lines: string[] = [];
+      for await (const line of proc.stdout!) lines.push(line.toString());
+      assert.deepEqual(lines, ["one\n", "two\n"]);
+      assert.equal(await proc.wait(), 3);
+      assert.equal(proc.returncode, 3);
+      assert.equal(String(proc), `<Process ${proc.pid} returncode=3>`);
+    }),
+  );
+
+  it("communicate(input) feeds stdin and collects stdout and stderr separately", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessExec("sh", ["-c", "cat; echo oops >&2"], {
+        stdin: PIPE,
+        stdout: PIPE,
+        stderr: PIPE,
+      });
+      assert.equal(proc.returncode, null);
+      assert.match(String(proc), /running/);
+      const [out, err] = await proc.communicate("some input\n");
+      assert.equal(out?.toString(), "some input\n");
+      assert.equal(err?.toString(), "oops\n");
+      assert.equal(proc.returncode, 0);
+    }),
+  );
+
+  it("stderr: STDOUT merges stderr into the stdout stream", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessShell("echo out; echo err >&2", {
+        stdout: PIPE,
+        stderr: STDOUT,
+      });
+      assert.equal(proc.stderr, null);
+      const [out, err] = await proc.communicate();
+      assert.deepEqual(out?.toString().split("\n").sort(), ["", "err", "out"]);
+      assert.equal(err, null);
+    }),
+  );
+
+  it("DEVNULL and inherited streams give no pipes", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessExec("echo", ["to /dev/null"], {
+        stdin: DEVNULL,
+        stdout: DEVNULL,
+      });
+      assert.deepEqual(await proc.communicate(), [null, null]);
+      assert.equal(proc.returncode, 0);
+      await assert.rejects(proc.communicate("x"), TypeError);
+    }),
+  );
+
+  it("a large output flows through the reader's flow control intact", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessExec("head", ["-c", "5000000", "/dev/zero"], {
+        stdout: PIPE,
+      });
+      const [out] = await proc.communicate();
+      assert.equal(out?.length, 5_000_000);
+      assert.equal(proc.returncode, 0);
+    }),
+  );
+
+  it("a child killed by a signal has returncode -N", GUARD, () =>
+    realRun(async () => {
+      const killed = await createSubprocessExec("sleep", ["30"]);
+      killed.kill();
+      assert.equal(await killed.wait(), -9);
+      const terminated = await createSubprocessExec("sleep", ["30"]);
+      terminated.terminate();
+      assert.equal(await terminated.wait(), -15);
+      const signalled = await createSubprocessExec("sleep", ["30"]);
+      signalled.sendSignal("SIGINT");
+      assert.equal(await signalled.wait(), -2);
+      signalled.kill(); // after exit: does nothing
+      assert.equal(signalled.returncode, -2);
+    }),
+  );
+
+  it("a program that does not exist rejects with ENOENT naming it", GUARD, () =>
+    realRun(async () => {
+      await assert.rejects(
+        createSubprocessExec("no-such-program-asyncio-ts"),
+        (e: NodeJS.ErrnoException) => {
+          assert.equal(e.code, "ENOENT");
+          assert.match(e.message, /no-such-program-asyncio-ts/);
+          return true;
+        },
+      );
+      const shell = await createSubprocessShell("no-such-program-asyncio-ts 2>/dev/null");
+      assert.equal(await shell.wait(), 127);
+    }),
+  );
+
+  it("rejects bad arguments with TypeError or RangeError", GUARD, () =>
+    realRun(async () => {
+      await assert.rejects(createSubprocessExec(42 as unknown as string), TypeError);
+      await assert.rejects(createSubprocessExec("echo", "x" as unknown as string[]), TypeError);
+      await assert.rejects(createSubprocessExec("echo", [], { stdin: "pipe" as never }), TypeError);
+      await assert.rejects(createSubprocessExec("echo", [], { stdout: STDOUT }), RangeError);
+      await assert.rejects(createSubprocessExec("echo", [], { limit: 0 }), RangeError);
+      await assert.rejects(createSubprocessShell(""), TypeError);
+      const proc = await createSubprocessExec("true");
+      assert.throws(() => proc.sendSignal({} as never), TypeError);
+      await proc.wait();
+    }),
+  );
+
+  it("cancelling wait() leaves the child running and wait() usable", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessExec("sleep", ["30"]);
+      const waiting = createTask(() => proc.wait());
+      await sleep(0);
+      waiting.cancel();
+      await assert.rejects(settled(waiting), CancelledError);
+      assert.equal(proc.returncode, null);
+      assert.equal(alive(proc.pid), true);
+      proc.kill();
+      assert.equal(await proc.wait(), -9);
+    }),
+  );
+
+  it("cancelling communicate() keeps the child alive and gives the output back", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessShell("echo first; exec sleep 30", { stdout: PIPE });
+      await until(() => proc.stdout!.statistics().buffered === 6);
+      const talking = createTask(() => proc.communicate());
+      await until(() => proc.stdout!.statistics().waiting);
+      assert.equal(proc.stdout!.statistics().buffered, 0);
+      talking.cancel();
+      await assert.rejects(settled(talking), CancelledError);
+      assert.equal(proc.returncode, null);
+      assert.equal(proc.stdout!.statistics().buffered, 6);
+      proc.kill();
+      const [out] = await proc.communicate();
+      assert.equal(out?.toString(), "first\n");
+      assert.equal(proc.returncode, -9);
+    }),
+  );
+
+  it("a child killed during communicate() ends it with the partial output", GUARD, () =>
+    realRun(async () => {
+      const proc = await createSubprocessShell("echo partial; exec sleep 30", {
+        stdin: PIPE,
+        stdout: PIPE,
+      });
+      const talking = createTask(() => proc.communicate("ignored input"));
+      await until(() => proc.stdout!.statistics().waiting);
+      proc.kill();
+      const [out] = await talking;
+      assert.ok(out?.toString() === "partial\n" || out?.length === 0);
+      assert.equal(proc.returncode, -9);
+    }),
+  );
+
+  it(
+    "run() ending leaves no handle: the process exits and a running child is killed",
+    GUARD,
+    async () => {
+      const result = await runTs("test/fixtures/io/leftovers.ts", 15_000);
+      assert.equal(result.code, 0, describeRun("leftovers.ts", result));
+      assert.match(result.stdout, /sum 3/);
+      assert.match(result.stdout, /run settled/);
+      const pid = Number(/child (\d+)/.exec(result.stdout)?.[1]);
+      assert.ok(pid > 0);
+      assert.equal(alive(pid), false, "the child process still runs after run() ended");
+    },
+  );
+});
