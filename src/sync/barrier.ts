@@ -30,7 +30,7 @@ import { inspect } from "node:util";
 import { BrokenBarrierError } from "../exceptions.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
-import { bindLoop, RESOLVED, type Waiter, WaiterList, type WaiterOwner } from "./waiters.ts";
+import { bindLoop, RESOLVED, type Waiter, WaiterList } from "./waiters.ts";
 
 /** The states of a {@link Barrier}, shown in its inspect string. */
 export type BarrierState = "filling" | "draining" | "resetting" | "broken";
@@ -69,7 +69,7 @@ export interface BarrierStatistics {
  * });
  * ```
  */
-export class Barrier implements WaiterOwner {
+export class Barrier {
   readonly #parties: number;
   #state: BarrierState = "filling";
   #count = 0;

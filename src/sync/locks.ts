@@ -26,7 +26,7 @@ import { checkFunction, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount, currentTaskOrNull } from "./args.ts";
 import { ReleaseGuard } from "./guard.ts";
-import { bindLoop, RESOLVED_TRUE, type Waiter, WaiterList, type WaiterOwner } from "./waiters.ts";
+import { bindLoop, RESOLVED_TRUE, type Waiter, WaiterList } from "./waiters.ts";
 
 /** What {@link Lock.statistics} returns. */
 export interface LockStatistics {
@@ -69,7 +69,7 @@ export interface LockStatistics {
  * });
  * ```
  */
-export class Lock implements WaiterOwner {
+export class Lock {
   #locked = false;
   #owner: Task<unknown> | null = null;
   readonly #waiters = new WaiterList();
@@ -206,7 +206,7 @@ export interface EventStatistics {
  * });
  * ```
  */
-export class Event implements WaiterOwner {
+export class Event {
   #value = false;
   readonly #waiters = new WaiterList();
   #woken = 0;
@@ -316,7 +316,7 @@ export interface ConditionStatistics {
  * });
  * ```
  */
-export class Condition implements WaiterOwner {
+export class Condition {
   readonly #lock: Lock;
   readonly #waiters = new WaiterList();
   #woken = 0;

@@ -35,14 +35,7 @@ import {
 } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { BinaryHeap, type Comparator, defaultCompare } from "./heap.ts";
-import {
-  bindLoop,
-  REPARK,
-  RESOLVED,
-  type Waiter,
-  WaiterList,
-  type WaiterOwner,
-} from "./waiters.ts";
+import { bindLoop, REPARK, RESOLVED, type Waiter, WaiterList } from "./waiters.ts";
 
 /** Where a queue keeps its items; one per queue kind. @internal */
 export interface ItemStore<T> {
@@ -141,7 +134,7 @@ const SHUT_DOWN = "the queue is shut down";
  * });
  * ```
  */
-export class Queue<T> implements AsyncIterable<T>, WaiterOwner {
+export class Queue<T> implements AsyncIterable<T> {
   readonly #maxsize: number;
   /** `maxsize`, with Infinity for "unbounded". */
   readonly #limit: number;

@@ -25,7 +25,7 @@ import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
 import { ReleaseGuard } from "./guard.ts";
 import { describeState } from "./locks.ts";
-import { bindLoop, type Waiter, WaiterList, type WaiterOwner } from "./waiters.ts";
+import { bindLoop, type Waiter, WaiterList } from "./waiters.ts";
 
 /** What {@link Semaphore.statistics} returns. */
 export interface SemaphoreStatistics {
@@ -67,7 +67,7 @@ export interface SemaphoreStatistics {
  * });
  * ```
  */
-export class Semaphore implements WaiterOwner {
+export class Semaphore {
   /** @internal */ _value: number;
   readonly #waiters = new WaiterList();
   #woken = 0;
