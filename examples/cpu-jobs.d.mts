@@ -1,0 +1,2 @@
+/** Types of examples/cpu-jobs.mjs. */
+export function countPrimes(limit: number): number;
