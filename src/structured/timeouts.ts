@@ -210,7 +210,10 @@ export class Timeout {
     if (when === null || when === Number.POSITIVE_INFINITY) return;
     const entry = new DeadlineEntry(this, when);
     this.#entry = entry;
-    loop._pushTimer(entry);
+    // As asyncio's reschedule(): a deadline already past fires on the next iteration, ahead of
+    // anything scheduled after it (call_soon), so that `timeout(0, () => sleep(0))` expires.
+    if (when <= loop.time()) loop._pushReady(entry);
+    else loop._pushTimer(entry);
   }
 
   /** The deadline passed: cancel the task, with an origin that names this timeout. @internal */
