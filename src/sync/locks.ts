@@ -62,7 +62,7 @@ export interface LockStatistics {
  *     await using _ = await lock.acquire();
  *     inside++;
  *     await sleep(10);
- *     console.log("alone:", inside === 1); // true, three times
+ *     console.log("alone:", inside === 1); // true
  *     inside--;
  *   };
  *   await Promise.all([createTask(worker), createTask(worker), createTask(worker)]);
@@ -306,7 +306,7 @@ export interface ConditionStatistics {
  *   const consumer = createTask(async () => {
  *     await using _ = await cond.acquire();
  *     await cond.waitFor(() => items.length > 0);
- *     console.log("got", items.shift()); // got 42
+ *     console.log("got:", items.shift()); // 42
  *   });
  *   await cond.hold(async () => {
  *     items.push(42);

@@ -477,7 +477,7 @@ export class Queue<T> implements AsyncIterable<T> {
  * await run(async () => {
  *   const stack = new LifoQueue<number>();
  *   for (const n of [1, 2, 3]) stack.putNowait(n);
- *   console.log(await stack.get(), await stack.get(), await stack.get()); // 3 2 1
+ *   console.log([await stack.get(), await stack.get(), await stack.get()]); // [3, 2, 1]
  * });
  * ```
  */

@@ -205,7 +205,7 @@ export class Semaphore {
  *   try {
  *     sem.release();
  *   } catch (e) {
- *     console.log((e as Error).name); // RangeError
+ *     console.log((e as Error).name); // "RangeError"
  *   }
  * });
  * ```
