@@ -48,7 +48,7 @@ describe("Barrier", () => {
       assert.equal(inspect(barrier), "<Barrier [filling, waiters:2/5]>");
 
       for (let i = barrier.nWaiting; i < barrier.parties; i++) waiters.push(wait());
-      await until(() => barrier.state === "draining");
+      await until(() => barrier.statistics().state === "draining");
       assert.equal(String(barrier), "<Barrier [draining, waiters:0/5]>");
 
       for (let i = 0; i < 2; i++) waiters.push(wait());
@@ -116,7 +116,7 @@ describe("Barrier", () => {
       const t2 = createTask(() => barrier.wait());
       await settle();
       assert.equal(barrier.nWaiting, 2);
-      assert.equal(barrier.state, "filling");
+      assert.equal(barrier.statistics().state, "filling");
       const t3 = createTask(() => barrier.wait());
       await Promise.all([t1, t2, t3]);
       assert.equal(barrier.nWaiting, 0);
@@ -211,7 +211,7 @@ describe("Barrier", () => {
       await settle();
       assert.equal(barrier.nWaiting, 0);
       assert.equal(barrier.broken, false);
-      assert.equal(barrier.state, "filling");
+      assert.equal(barrier.statistics().state, "filling");
     });
   });
 

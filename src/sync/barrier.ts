@@ -111,7 +111,7 @@ export class Barrier {
       } else {
         while (this.#state === "filling") await this.#park();
         // (Read through a getter: the state changed while we were parked.)
-        const state = this.state;
+        const state = this.#current();
         if (state === "broken" || state === "resetting") {
           throw new BrokenBarrierError("Abort or reset of barrier");
         }
@@ -121,7 +121,7 @@ export class Barrier {
       this.#count--;
       // The last task out of a draining or resetting barrier makes it fill again.
       if (this.#count === 0) {
-        const state = this.state;
+        const state = this.#current();
         if (state === "resetting" || state === "draining") this.#state = "filling";
         this.#notifyAll();
       }
@@ -194,8 +194,8 @@ export class Barrier {
     return this.#state === "broken";
   }
 
-  /** The current state. */
-  get state(): BarrierState {
+  /** The state, read through a call: TypeScript would keep a narrowing of `#state` across `await`. */
+  #current(): BarrierState {
     return this.#state;
   }
 

@@ -399,11 +399,6 @@ export class Queue<T> implements AsyncIterable<T> {
     while (this.#putters.wakeFirst()) this.#wokenPutters++;
   }
 
-  /** Whether `shutdown()` was called. */
-  get isShutdown(): boolean {
-    return this.#shutdown;
-  }
-
   /**
    * Gets items until the queue is shut down and empty: `for await (const item of queue)`. It
    * does not call `taskDone()`; call it yourself if you `join()`.
