@@ -99,7 +99,7 @@ class GatheringFuture<T> extends Future<T> {
     }
     if (!this.#returnExceptions) {
       if (child.cancelled()) {
-        this._setExceptionUnchecked(child._getCancelledError());
+        this.#fail(child._getCancelledError());
         return;
       }
       if (child._hasException) {
@@ -118,11 +118,19 @@ class GatheringFuture<T> extends Future<T> {
       } else results.push(c._result);
     }
     if (this.#cancelRequested) {
-      this._setExceptionUnchecked(
-        new CancelledError(this.#requestMessage, { origin: this.#requestOrigin }),
-      );
+      this.#fail(new CancelledError(this.#requestMessage, { origin: this.#requestOrigin }));
     } else this.setResult(results as T);
   };
+
+  /**
+   * Fails with a cancellation, as asyncio does (the gather is not itself cancelled). A
+   * cancellation is not an error to report: if the awaiting task is itself cancelled before it
+   * resumes, nobody reads it, and it must not show up as "exception was never retrieved".
+   */
+  #fail(error: CancelledError): void {
+    this._setExceptionUnchecked(error);
+    this._markRetrieved();
+  }
 
   override toString(): string {
     const done = this.#children.length === 0 ? 0 : this.#countDone();
