@@ -89,8 +89,8 @@ export { Runner, type RunOptions, run } from "./runners/runner.ts";
 export {
   type AsCompletedIterator,
   type AsCompletedOptions,
-  type CompletedFuture,
   asCompleted,
+  type CompletedFuture,
 } from "./structured/as-completed.ts";
 export type { AwaitedResult, FutureOf } from "./structured/common.ts";
 export {
