@@ -173,7 +173,7 @@ class GatheringFuture<T> extends Future<T> {
  *   const a = createTask(() => sleep(20, 1));
  *   const b = createTask(() => sleep(10, "two"));
  *   const [x, y] = await gather([a, b, () => sleep(5, true)]);
- *   console.log(x, y); // 1 "two"
+ *   console.log([x, y]); // [1, "two"]
  * });
  * ```
  */

@@ -42,9 +42,11 @@ import { type AwaitedResult, checkAwaitable, toFuture } from "./common.ts";
  *   try {
  *     await waiter;
  *   } catch (e) {
- *     console.log(e instanceof CancelledError); // true: the waiter was cancelled
+ *     // The waiter was cancelled...
+ *     console.log(e instanceof CancelledError); // true
  *   }
- *   console.log(await save); // "saved": the shielded work went on
+ *   // ...but the shielded work went on.
+ *   console.log(await save); // "saved"
  * });
  * ```
  */

@@ -92,7 +92,7 @@ function isBaseError(error: unknown): boolean {
  *   await tg.run(async () => {
  *     const a = tg.createTask(() => sleep(20, "a"));
  *     const b = tg.createTask(() => sleep(10, "b"));
- *     console.log(await a, await b); // "a" "b"
+ *     console.log([await a, await b]); // ["a", "b"]
  *   });
  *   console.log(tg.state); // "finished"
  * });
@@ -404,7 +404,8 @@ function safeCurrentTask(): Task<unknown> | null {
  *       });
  *     });
  *   } catch (e) {
- *     console.log(e instanceof ExceptionGroup, (e as ExceptionGroup).exceptions.length); // true 1
+ *     console.log(e instanceof ExceptionGroup); // true
+ *     console.log((e as ExceptionGroup).exceptions.length); // 1
  *   }
  * });
  * ```

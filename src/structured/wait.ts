@@ -68,7 +68,7 @@ export interface WaitResult<F> {
  *   const fast = createTask(() => sleep(10, "fast"));
  *   const slow = createTask(() => sleep(1000, "slow"));
  *   const { done, pending } = await wait([fast, slow], { returnWhen: FIRST_COMPLETED });
- *   console.log(done.has(fast), pending.has(slow)); // true true
+ *   console.log(done.has(fast) && pending.has(slow)); // true
  *   slow.cancel();
  * });
  * ```
