@@ -357,6 +357,26 @@ describe("Runner", () => {
     await runner.close();
   });
 
+  test("a task created on the loop before run() starts once run() drives the loop", async () => {
+    await using runner = new Runner({ clock: "virtual", handleSignals: false });
+    const loop = runner.getLoop();
+    const log: string[] = [];
+    const early = loop.createTask(async () => {
+      log.push(`early started at ${loop.time()}`);
+      await sleep(100);
+      return "early result";
+    });
+    const fut = loop.createFuture<string>();
+    assert.equal(early.done(), false);
+    assert.deepEqual(log, [], "nothing runs while the loop is not running");
+    const result = await runner.run(async () => {
+      getRunningLoop().callLater(10, () => fut.setResult("future result"));
+      return [await early, await fut];
+    });
+    assert.deepEqual(result, ["early result", "future result"]);
+    assert.deepEqual(log, ["early started at 0"]);
+  });
+
   test("close() cancels leftover tasks and is safe to call twice", async () => {
     const runner = new Runner({ clock: "virtual", handleSignals: false });
     const log: string[] = [];
