@@ -373,6 +373,24 @@ function report(r: WorkloadResult): string {
 
 // ---- main ----
 
+let stem: string | null = null;
+
+/** Writes the results so far to bench/results/<date>-node<major>.json and .md; returns the stem. */
+function save(env: Environment, o: Options, header: string[], results: WorkloadResult[]): string {
+  const dir = join(BENCH, "results");
+  mkdirSync(dir, { recursive: true });
+  stem ??= `${env.date.replace(/[:.]/g, "-")}-node${env.node.replace(/^v/, "").split(".")[0]}`;
+  const json = { env: { ...env, asyncioExports: [...env.asyncioExports] }, options: o, results };
+  writeFileSync(
+    join(dir, `${stem}.json`),
+    JSON.stringify(json, (_k, v) => (v instanceof Set ? [...v] : v), 2),
+  );
+  const shown = results.filter((r) => r.contenders.some((c) => c.median !== undefined));
+  const md = [header.join("  \n"), "", ...shown.map(report)].join("\n");
+  writeFileSync(join(dir, `${stem}.md`), `${md}\n`);
+  return `bench/results/${stem}`;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const workloads = selectWorkloads(o.selected);
@@ -408,14 +426,16 @@ async function main(): Promise<void> {
         for (const [i, c] of w.contenders.entries()) {
           const row = rows[i];
           if (row.skipped !== undefined) continue;
+          const started = performance.now();
           const s = runChild(w, c, n, env, o);
+          const took = `(process ${((performance.now() - started) / 1000).toFixed(1)} s)`;
           if ("error" in s) {
             row.errors.push(s.error);
-            console.error(`  ${c.label} #${rep + 1}: FAILED ${s.error}`);
+            console.error(`  ${c.label} #${rep + 1}: FAILED ${took} ${s.error}`);
           } else {
             row.values.push(s.value);
             row.raws.push(s.raw);
-            console.error(`  ${c.label} #${rep + 1}: ${fmt(s.value)} ${w.metric.label}`);
+            console.error(`  ${c.label} #${rep + 1}: ${fmt(s.value)} ${w.metric.label} ${took}`);
           }
         }
       }
@@ -434,30 +454,13 @@ async function main(): Promise<void> {
     };
     results.push(result);
     if (subject?.skipped === undefined) console.log(`\n${report(result)}`);
+    if (o.save) save(env, o, header, results); // after each workload: a long run keeps what it has
   }
   if (skippedAll.length > 0) {
     console.log(`\nSkipped:\n${skippedAll.map((s) => `- ${s}`).join("\n")}`);
   }
   const failed = results.flatMap((r) => r.contenders.filter((c) => c.errors.length > 0));
-  if (o.save) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const stem = `${env.date.replace(/[:.]/g, "-")}-node${env.node.replace(/^v/, "").split(".")[0]}`;
-    const json = { env: { ...env, asyncioExports: [...env.asyncioExports] }, options: o, results };
-    writeFileSync(
-      join(dir, `${stem}.json`),
-      JSON.stringify(json, (_k, v) => (v instanceof Set ? [...v] : v), 2),
-    );
-    const md = [
-      header.join("  \n"),
-      "",
-      ...results
-        .filter((r) => r.targets.length > 0 || r.contenders.some((c) => c.median !== undefined))
-        .map(report),
-    ];
-    writeFileSync(join(dir, `${stem}.md`), `${md.join("\n")}\n`);
-    console.log(`\nSaved bench/results/${stem}.json and .md`);
-  }
+  if (o.save) console.log(`\nSaved ${save(env, o, header, results)} (.json and .md)`);
   if (failed.length > 0) process.exitCode = 1;
 }
 
