@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { assertBuilt, describeRun, ROOT, runNode, runTs } from "./run-node.ts";
+import { assertBuilt, describeRun, ROOT, runNodeWithDist, runTs } from "./run-node.ts";
 
 const SNIPPET_TIMEOUT_MS = 60_000;
 const TYPECHECK_TIMEOUT_MS = 180_000;
@@ -302,8 +302,8 @@ describe("the documentation's snippet extractor", () => {
 });
 
 describe("every ts block in the documentation", { concurrency: 2 }, () => {
-  before(() => {
-    assertBuilt();
+  before(async () => {
+    await assertBuilt();
     removeStaleWorkDirs();
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(workDir, { recursive: true });
@@ -326,7 +326,7 @@ describe("every ts block in the documentation", { concurrency: 2 }, () => {
 
   it("type-checks against the published types", { timeout: TYPECHECK_TIMEOUT_MS }, async () => {
     const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const result = await runNode(
+    const result = await runNodeWithDist(
       [tsc, "-p", relative(ROOT, join(workDir, "tsconfig.json"))],
       TYPECHECK_TIMEOUT_MS,
     );

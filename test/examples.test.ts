@@ -164,7 +164,7 @@ describe("every example runs to completion", { concurrency: 2 }, () => {
         ? `examples/${name} exits 0 and prints its key lines`
         : `examples/${name} exits 0`;
     it(title, { skip, timeout: 3 * EXAMPLE_TIMEOUT_MS }, async () => {
-      assertBuilt();
+      await assertBuilt();
       for (let attempt = 1; ; attempt++) {
         const result = await runTs(join("examples", name), EXAMPLE_TIMEOUT_MS);
         assert.ok(result.code === 0 && !result.timedOut, describeRun(`examples/${name}`, result));

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { assertBuilt, describeRun, ROOT, runNode } from "./run-node.ts";
+import { assertBuilt, describeRun, ROOT, runNodeWithDist } from "./run-node.ts";
 
 /** The runtime exports of "asyncio-ts" (src/index.ts), in any order. */
 const ROOT_EXPORTS = [
@@ -132,10 +132,10 @@ for (const [entry, { source, names }] of Object.entries(ENTRY_POINTS)) {
 }
 
 test("the built package resolves by its own name and exports the same names", async () => {
-  assertBuilt();
+  await assertBuilt();
   const script =
     'import("asyncio-ts").then((m) => console.log(JSON.stringify(Object.keys(m).sort())))';
-  const result = await runNode(["--input-type=module", "-e", script], 60_000);
+  const result = await runNodeWithDist(["--input-type=module", "-e", script], 60_000);
   assert.equal(result.code, 0, describeRun("import('asyncio-ts')", result));
   const actual = JSON.parse(result.stdout) as string[];
   assert.deepEqual(
@@ -145,7 +145,8 @@ test("the built package resolves by its own name and exports the same names", as
   );
 });
 
-test("the built package ships type declarations for its entry point", () => {
+test("the built package ships type declarations for its entry point", async () => {
+  await assertBuilt();
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
     exports: Record<string, { types?: string; default?: string }>;
   };

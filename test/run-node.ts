@@ -8,7 +8,7 @@
  * hanging.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,9 +25,46 @@ export interface NodeResult {
   timedOut: boolean;
 }
 
-/** Runs `node --import tsx <file> ...args` from the repository root. */
+/** Runs `node --import tsx <file> ...args` from the repository root (see {@link runNodeWithDist}). */
 export function runTs(file: string, timeoutMs: number, args: string[] = []): Promise<NodeResult> {
-  return runNode(["--import", "tsx", file, ...args], timeoutMs);
+  return runNodeWithDist(["--import", "tsx", file, ...args], timeoutMs);
+}
+
+/**
+ * Runs `node ...argv` like {@link runNode}, for a child that imports the built package.
+ *
+ * Several people share one working tree, and `npm run build` starts with `rm -rf dist`: a child
+ * that starts in that window cannot find the package. Such a run is repeated once, after dist/
+ * is back and complete (waiting at most a minute); a dist/ that stays missing still fails.
+ */
+export async function runNodeWithDist(argv: string[], timeoutMs: number): Promise<NodeResult> {
+  const result = await runNode(argv, timeoutMs);
+  if (result.code === 0 || !lostDist(result)) return result;
+  await waitForDist(60_000);
+  return runNode(argv, timeoutMs);
+}
+
+function lostDist(result: NodeResult): boolean {
+  const output = result.stdout + result.stderr;
+  return (
+    (output.includes("ERR_MODULE_NOT_FOUND") && output.includes(join(ROOT, "dist"))) ||
+    output.includes("Cannot find module 'asyncio-ts'")
+  );
+}
+
+/** Waits until dist/index.js exists and dist/ has stopped changing (tsc writes file by file). */
+async function waitForDist(limitMs: number): Promise<void> {
+  const until = Date.now() + limitMs;
+  let last = "";
+  let stableChecks = 0;
+  while (Date.now() < until && stableChecks < 3) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const listing = existsSync(join(ROOT, "dist", "index.js"))
+      ? readdirSync(join(ROOT, "dist"), { recursive: true }).join("\n")
+      : "";
+    stableChecks = listing !== "" && listing === last ? stableChecks + 1 : 0;
+    last = listing;
+  }
 }
 
 /** Runs `node ...argv` from the repository root, killing it after `timeoutMs`. */
@@ -70,8 +107,13 @@ export function describeRun(what: string, result: NodeResult): string {
   ].join("\n");
 }
 
-/** Throws a clear error when `dist/` is missing (the child processes import the built package). */
-export function assertBuilt(): void {
+/**
+ * Throws a clear error when `dist/` is missing (the child processes import the built package),
+ * after waiting up to a minute in case a concurrent build is rewriting it.
+ */
+export async function assertBuilt(): Promise<void> {
+  if (existsSync(join(ROOT, "dist", "index.js"))) return;
+  await waitForDist(60_000);
   if (!existsSync(join(ROOT, "dist", "index.js"))) {
     throw new Error("dist/index.js is missing: run `npm run build` first (npm test does)");
   }
