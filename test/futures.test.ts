@@ -348,6 +348,27 @@ describe("never an unhandled rejection by itself", () => {
     });
     assert.deepEqual(contexts, []);
   });
+  test("an error replaced by a cancellation delivered at resumption counts as retrieved", async () => {
+    const contexts: ExceptionContext[] = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_l, ctx) => contexts.push(ctx));
+      const fut = new Future();
+      const waiter = createTask(async () => {
+        await fut;
+      });
+      await sleep(0);
+      // The Future fails, then the task is cancelled before it resumes: it gets CancelledError.
+      loop.callSoon(() => {
+        fut.setException(new Error("replaced"));
+        waiter.cancel();
+      });
+      await assert.rejects(async () => {
+        await waiter;
+      }, CancelledError);
+    });
+    assert.deepEqual(contexts, []);
+  });
 });
 
 describe("outside a loop", () => {

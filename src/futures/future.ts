@@ -82,8 +82,11 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
       task._removeWaiter(fut);
       if (instrument.active) instrument.emit("woken", task, fut);
       if (task._mustCancel) {
-        // gh-asyncio semantics: a cancel that arrived after the Future completed but before the
-        // task resumed is delivered at the resumption, replacing the outcome.
+        // As asyncio's Task.__wakeup/__step: a cancel that arrived after the Future completed but
+        // before the task resumed is delivered at the resumption, replacing the outcome. The
+        // outcome still counts as retrieved (asyncio calls result() first), so a replaced error
+        // is not reported as "never retrieved".
+        if (fut._hasException) fut._markRetrieved();
         this.#settle(false, task._takeCancellation());
         return;
       }
