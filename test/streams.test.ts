@@ -18,6 +18,7 @@ import {
   IncompleteReadError,
   LimitOverrunError,
   openConnection,
+  Runner,
   RuntimeError,
   run,
   type Server,
@@ -265,6 +266,43 @@ describe("StreamReader on fed data", () => {
       reader.feedData("678");
       assert.equal((await task).toString(), "12345678");
     }));
+
+  it("a readexactly waiting for more than 2 * limit bytes keeps its transport reading", () =>
+    runVirtual(async () => {
+      const calls: string[] = [];
+      const reader = new StreamReaderClass({ limit: 2 });
+      reader.setTransport({ pause: () => calls.push("pause"), resume: () => calls.push("resume") });
+      const task = createTask(() => reader.readexactly(12));
+      await sleep(0);
+      for (const chunk of ["abc", "def", "ghi"]) reader.feedData(chunk);
+      assert.deepEqual(calls, []);
+      assert.equal(reader.statistics().waiting, true);
+      reader.feedData("jklmn");
+      assert.equal((await task).toString(), "abcdefghijkl");
+      assert.equal((await reader.read(10)).toString(), "mn");
+      assert.deepEqual(calls, []);
+    }));
+
+  it("a read woken while its loop is not running completes in the next run", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const reader = new StreamReaderClass();
+    const pending = await runner.run(async () => {
+      const task = createTask(() => reader.read(10));
+      await sleep(0);
+      return { task };
+    });
+    reader.feedData("ab");
+    // Taken outside any task before the deferred wake-up runs: the read waits again.
+    assert.equal((await reader.read(10)).toString(), "ab");
+    const got = await runner.run(async () => {
+      await sleep(0);
+      assert.equal(reader.statistics().waiting, true);
+      reader.feedData("cd");
+      return (await pending.task).toString();
+    });
+    assert.equal(got, "cd");
+    await runner.close();
+  });
 
   it("rejects bad arguments with TypeError or RangeError and stays usable", () =>
     runVirtual(async () => {

@@ -8,12 +8,16 @@
  * `_fut_waiter`), and the I/O callback that brings the data resolves the promise directly: the
  * task resumes in the microtasks right after that callback.
  *
+ * A waiter may carry a value: a stream read hands its bytes over through the promise itself
+ * (`_complete` is overridden to take them from the buffer when the wait completes), so the
+ * reading task resumes once, with its data, instead of resuming in a helper that then returns.
+ *
  * Invariants:
  * - A waiter completes once: woken, failed or cancelled, whichever comes first.
  * - While its loop is not running (between two `Runner.run()` calls), a wake-up goes through the
  *   ready queue instead, so tasks only make progress while a run is in progress.
  * - A cancellation requested after the wake-up was queued but before it ran is delivered instead
- *   of the wake-up; the stream consumed nothing yet, so no byte is lost.
+ *   of the wake-up; `_complete` does not run, so a read consumes nothing and no byte is lost.
  *
  * @module
  */
@@ -23,21 +27,30 @@ import { als, type TaskStore } from "../internal/context.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import type { ReadyEntry } from "../loop/event-loop.ts";
 
-let pending: IoWaiter | null = null;
-function capture(resolve: () => void, reject: (error: unknown) => void): void {
+let pending: IoWaiter<unknown> | null = null;
+function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
   pending!._resolve = resolve;
   pending!._reject = reject;
 }
 
-/** A one-shot wait for an I/O event. Create with {@link newWaiter}. @internal */
-export class IoWaiter implements Waitable, ReadyEntry {
-  _resolve!: () => void;
+/** The task running now, or null outside any task. @internal */
+export function currentTaskStore(): TaskStore | null {
+  const store = als.getStore();
+  return store !== undefined && "_isTask" in store ? store : null;
+}
+
+/**
+ * A one-shot wait for an I/O event, resolving to a `T`. Create with {@link newWaiter}, or
+ * construct a subclass and pass it to {@link startWait}. @internal
+ */
+export class IoWaiter<T = void> implements Waitable, ReadyEntry {
+  _resolve!: (value: T) => void;
   _reject!: (error: unknown) => void;
   /** Settled or cancelled: nothing more may happen to it. */
   _done = false;
   readonly _task: TaskStore | null;
   readonly _what: string;
-  promise!: Promise<void>;
+  promise!: Promise<T>;
 
   constructor(task: TaskStore | null, what: string) {
     this._task = task;
@@ -47,16 +60,26 @@ export class IoWaiter implements Waitable, ReadyEntry {
   /** Completes the wait (directly, or from the ready queue when deferred). */
   _run(): void {
     if (this._done) return;
-    this._done = true;
     const task = this._task;
-    if (task !== null) {
+    if (task?._mustCancel) {
+      this._done = true;
       task._removeWaiter(this);
-      if (task._mustCancel) {
-        this._reject(task._takeCancellation());
-        return;
-      }
+      this._reject(task._takeCancellation());
+      return;
     }
-    this._resolve();
+    this._complete();
+  }
+
+  /** The wait completed and was not cancelled: deliver its value. Subclasses override. */
+  _complete(): void {
+    this._settle(undefined as T);
+  }
+
+  /** Resolves the wait with `value`. */
+  _settle(value: T): void {
+    this._done = true;
+    this._task?._removeWaiter(this);
+    this._resolve(value);
   }
 
   /** Wakes the waiting task. */
@@ -93,22 +116,27 @@ export class IoWaiter implements Waitable, ReadyEntry {
 }
 
 /**
- * Starts a wait in the current task (if any). If the task has a cancellation pending, the wait
- * is born rejected (`_done` is then already true), as awaiting a Future would be.
+ * Starts `waiter`'s wait in its task (if any): creates its promise and registers it with the
+ * task. If the task has a cancellation pending, the wait is born rejected (`_done` is then
+ * already true), as awaiting a Future would be.
  * @internal
  */
-export function newWaiter(what: string): IoWaiter {
-  const store = als.getStore();
-  const task = store !== undefined && "_isTask" in store ? store : null;
-  const waiter = new IoWaiter(task, what);
-  pending = waiter;
-  waiter.promise = new Promise<void>(capture);
+export function startWait<T>(waiter: IoWaiter<T>): void {
+  pending = waiter as IoWaiter<unknown>;
+  waiter.promise = new Promise<T>(capture as (resolve: (value: T) => void) => void);
   pending = null;
+  const task = waiter._task;
   if (task !== null) {
     if (task._mustCancel) {
       waiter._done = true;
       waiter._reject(task._takeCancellation());
     } else task._addWaiter(waiter);
   }
+}
+
+/** Starts a plain wait in the current task (if any); see {@link startWait}. @internal */
+export function newWaiter(what: string): IoWaiter {
+  const waiter = new IoWaiter(currentTaskStore(), what);
+  startWait(waiter);
   return waiter;
 }

@@ -6,28 +6,45 @@
  * A read that returns a whole chunk hands it over without copying; any other read copies, so a
  * returned Buffer never pins a larger chunk in memory.
  *
+ * A read that must wait is one object, a `ReadRequest`: the task's wait and the promise the
+ * caller awaits. The transport's callback completes it once enough bytes are buffered (any byte
+ * for `read`, `n` for `readexactly`), taking them and resolving the promise with them, so the
+ * task resumes once, with its data, one microtask after the callback. The read methods are not
+ * `async`: a read served from the buffer returns an already-resolved promise.
+ *
  * Flow control, as asyncio's: when more than `2 * limit` bytes are buffered the transport is
  * paused (the kernel buffers fill and the peer's writes block), and it resumes once the buffer is
  * back to `limit` bytes or less, or when a reader waits for more data while paused.
  *
  * Invariants:
  * - At most one task waits for data at a time (`RuntimeError` otherwise), as in asyncio.
- * - Bytes leave the buffer only when a read returns them: a read cancelled while it waits (or
- *   `read()` cancelled between chunks) leaves every byte for the next reader.
+ * - Bytes leave the buffer only when a read returns them (resolves its promise with them): a
+ *   read cancelled while it waits (or `read()` cancelled between chunks) leaves every byte for
+ *   the next reader.
+ * - The transport is not paused while a read waits for more than is buffered.
  * - Once an exception is set, every read throws it, even with bytes still buffered (asyncio).
  *
  * @module
  */
 import { inspect } from "node:util";
-import { IncompleteReadError, LimitOverrunError, RuntimeError } from "../exceptions.ts";
+import {
+  type CancellationOrigin,
+  IncompleteReadError,
+  LimitOverrunError,
+  RuntimeError,
+} from "../exceptions.ts";
 import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
-import { type IoWaiter, newWaiter } from "./io-waiter.ts";
+import { currentTaskStore, IoWaiter, startWait } from "./io-waiter.ts";
 
 /** asyncio's default limit: 64 KiB. */
 export const DEFAULT_LIMIT = 65536;
 
 const EMPTY: Buffer = Buffer.alloc(0);
+const RESOLVED_EMPTY: Promise<Buffer> = Promise.resolve(EMPTY);
 const NEWLINE: readonly Buffer[] = [Buffer.from("\n")];
+
+/** What a waiting read is waiting for (see {@link ReadRequest}). */
+type ReadKind = "read" | "readexactly" | "readuntil";
 
 /** What a reader pauses and resumes for flow control (a Node socket or pipe has both). */
 export interface ReadTransport {
@@ -71,11 +88,51 @@ function toBuffer(name: string, value: Uint8Array | string): Buffer {
   throw typeError(name, "a Uint8Array or a string", value);
 }
 
-function checkCount(name: string, n: unknown): number {
-  if (typeof n !== "number") throw typeError(name, "an integer number of bytes", n);
-  if (!Number.isInteger(n)) throw rangeError(name, "an integer number of bytes", n);
-  return n;
+/** The error for a bad byte count `n`, or null when it is an integer. */
+function countError(name: string, n: unknown): Error | null {
+  if (typeof n !== "number") return typeError(name, "an integer number of bytes", n);
+  if (!Number.isInteger(n)) return rangeError(name, "an integer number of bytes", n);
+  return null;
 }
+
+/**
+ * A read waiting for data. It is the task's wait and the promise the caller awaits: when enough
+ * bytes arrived (`_need` buffered) the transport's callback completes it, which takes the bytes
+ * from the buffer and resolves the promise with them. The task resumes once, with its data;
+ * a read that waits for more than one chunk is not woken for each chunk.
+ */
+class ReadRequest extends IoWaiter<Buffer> {
+  readonly _reader: StreamReader;
+  readonly _kind: ReadKind;
+  /** Wake up once this many bytes are buffered. */
+  readonly _need: number;
+  /** The read's `n` (for `read` and `readexactly`). */
+  readonly _n: number;
+
+  constructor(reader: StreamReader, kind: ReadKind, need: number, n: number) {
+    super(currentTaskStore(), WAIT_NAMES[kind]);
+    this._reader = reader;
+    this._kind = kind;
+    this._need = need;
+    this._n = n;
+  }
+
+  override _complete(): void {
+    this._reader._fulfil(this);
+  }
+
+  override _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {
+    if (!super._cancel(message, origin)) return false;
+    this._reader._forget(this);
+    return true;
+  }
+}
+
+const WAIT_NAMES: Record<ReadKind, string> = {
+  read: "<StreamReader.read()>",
+  readexactly: "<StreamReader.readexactly()>",
+  readuntil: "<StreamReader.readuntil()>",
+};
 
 /**
  * Reads bytes from a stream: asyncio's `StreamReader`. You get one from {@link openConnection},
@@ -116,7 +173,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #eof = false;
   #exception: unknown = null;
   #hasException = false;
-  #waiter: IoWaiter | null = null;
+  #waiter: ReadRequest | null = null;
   #transport: ReadTransport | null = null;
   #paused = false;
 
@@ -183,6 +240,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.#size += n;
     const waiter = this.#waiter;
     if (waiter !== null) {
+      // A read waiting for more than is buffered: keep the data coming (pausing now would
+      // deadlock a readexactly(n) with n > 2 * limit).
+      if (this.#size < waiter._need) return;
       this.#waiter = null;
       waiter.wake();
     }
@@ -215,16 +275,19 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * **Cancellation:** nothing is consumed by a cancelled read; `read(-1)` puts back the bytes it
    * had collected.
    */
-  async read(n = -1): Promise<Buffer> {
-    checkCount("n", n);
-    if (this.#hasException) throw this.#exception;
-    if (n === 0) return EMPTY;
+  read(n = -1): Promise<Buffer> {
+    const bad = countError("n", n);
+    if (bad !== null) return Promise.reject(bad);
+    if (this.#hasException) return Promise.reject(this.#exception);
+    if (n === 0) return RESOLVED_EMPTY;
     if (n < 0) return this.#readAll();
-    if (this.#size === 0 && !this.#eof) await this.#waitForData("read");
-    if (this.#size === 0) return EMPTY;
-    const data = this.#take(Math.min(n, this.#size));
-    if (this.#paused) this.#maybeResume();
-    return data;
+    if (this.#size > 0) {
+      const data = this.#take(Math.min(n, this.#size));
+      if (this.#paused) this.#maybeResume();
+      return Promise.resolve(data);
+    }
+    if (this.#eof) return RESOLVED_EMPTY;
+    return this.#wait("read", 1, n);
   }
 
   async #readAll(): Promise<Buffer> {
@@ -310,7 +373,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
         const rest = this.#take(this.#size);
         throw new IncompleteReadError(rest, null);
       }
-      await this.#waitForData("readuntil");
+      await this.#wait("readuntil", this.#size + 1, 0);
     }
   }
 
@@ -320,18 +383,19 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * @throws {IncompleteReadError} at EOF before `n` bytes; `partial` holds what was left, and is
    * consumed. @throws {RangeError} if `n < 0`.
    */
-  async readexactly(n: number): Promise<Buffer> {
-    checkCount("n", n);
-    if (n < 0) throw rangeError("n", "a byte count of 0 or more", n);
-    if (this.#hasException) throw this.#exception;
-    if (n === 0) return EMPTY;
-    while (this.#size < n) {
-      if (this.#eof) throw new IncompleteReadError(this.#take(this.#size), n);
-      await this.#waitForData("readexactly");
+  readexactly(n: number): Promise<Buffer> {
+    const bad =
+      countError("n", n) ?? (n < 0 ? rangeError("n", "a byte count of 0 or more", n) : null);
+    if (bad !== null) return Promise.reject(bad);
+    if (this.#hasException) return Promise.reject(this.#exception);
+    if (n === 0) return RESOLVED_EMPTY;
+    if (this.#size >= n) {
+      const data = this.#take(n);
+      if (this.#paused) this.#maybeResume();
+      return Promise.resolve(data);
     }
-    const data = this.#take(n);
-    this.#maybeResume();
-    return data;
+    if (this.#eof) return Promise.reject(new IncompleteReadError(this.#take(this.#size), n));
+    return this.#wait("readexactly", n, n);
   }
 
   /** Iterates over lines until EOF (asyncio's `async for line in reader`). */
@@ -371,24 +435,81 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   // ---- buffer internals ----
 
-  async #waitForData(funcName: string): Promise<void> {
-    if (this.#waiter !== null) {
-      throw new RuntimeError(
-        `${funcName}() called while another task is already waiting for incoming data`,
-      );
-    }
+  /**
+   * Waits until `need` bytes are buffered (or EOF, or an error), then completes the read of
+   * `kind` (see {@link _fulfil}). Not async: the caller awaits the request's own promise.
+   */
+  #wait(kind: ReadKind, need: number, n: number): Promise<Buffer> {
+    if (this.#waiter !== null) return Promise.reject(this.#busyError(kind));
     // Waiting while paused would deadlock (readexactly(n) with n > limit): resume first.
     if (this.#paused) {
       this.#paused = false;
       this.#transport!.resume();
     }
-    const waiter = newWaiter(`<StreamReader.${funcName}()>`);
-    if (!waiter._done) this.#waiter = waiter;
-    try {
-      await waiter.promise;
-    } finally {
-      if (this.#waiter === waiter) this.#waiter = null;
+    const request = new ReadRequest(this, kind, need, n);
+    startWait(request);
+    if (!request._done) this.#waiter = request;
+    return request.promise;
+  }
+
+  #busyError(kind: ReadKind): RuntimeError {
+    return new RuntimeError(
+      `${kind}() called while another task is already waiting for incoming data`,
+    );
+  }
+
+  /**
+   * Completes a woken read (not cancelled): takes its bytes and resolves it, or fails it (EOF
+   * before `readexactly` had its bytes, a stream error); if the data it was woken for is gone
+   * (another reader took it while the wake-up was deferred), it waits again. @internal
+   */
+  _fulfil(request: ReadRequest): void {
+    if (this.#hasException) {
+      request.fail(this.#exception);
+      return;
     }
+    const size = this.#size;
+    switch (request._kind) {
+      case "readuntil":
+        request._settle(EMPTY);
+        return;
+      case "read":
+        if (size > 0) {
+          const n = request._n;
+          request._settle(this.#take(Math.min(n, size)));
+          if (this.#paused) this.#maybeResume();
+          return;
+        }
+        if (this.#eof) {
+          request._settle(EMPTY);
+          return;
+        }
+        break;
+      case "readexactly":
+        if (size >= request._n) {
+          request._settle(this.#take(request._n));
+          if (this.#paused) this.#maybeResume();
+          return;
+        }
+        if (this.#eof) {
+          request.fail(new IncompleteReadError(this.#take(size), request._n));
+          return;
+        }
+        break;
+    }
+    if (this.#waiter !== null) request.fail(this.#busyError(request._kind));
+    else {
+      this.#waiter = request;
+      if (this.#paused) {
+        this.#paused = false;
+        this.#transport!.resume();
+      }
+    }
+  }
+
+  /** A waiting read was cancelled. @internal */
+  _forget(request: ReadRequest): void {
+    if (this.#waiter === request) this.#waiter = null;
   }
 
   #maybeResume(): void {
