@@ -222,6 +222,21 @@ describe("run()", () => {
   });
 });
 
+describe("deadlock", () => {
+  test("when nothing pending can wake main, run() cancels it and rejects with a RuntimeError naming the waiting tasks", async () => {
+    const result = await runTs(join(FIXTURES, "deadlock.ts"), CHILD_TIMEOUT);
+    assert.equal(result.timedOut, false, describeRun("deadlock.ts", result));
+    assert.equal(result.code, 0, describeRun("deadlock.ts", result));
+    assert.deepEqual(result.stdout.trim().split("\n"), [
+      "main cleanup ran",
+      "handler: run() shutdown: tasks did not finish after being cancelled (each waits on something that can never complete):",
+      "rejected with RuntimeError: true",
+      "true",
+      "exited normally",
+    ]);
+  });
+});
+
 /** A child running test/fixtures/sigint.ts, with helpers to wait for its markers. */
 class SigintChild {
   readonly child: ChildProcessWithoutNullStreams;

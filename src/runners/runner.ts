@@ -102,14 +102,30 @@ export class Runner {
     this.#interrupts = 0;
     this.#state = "running";
     const removeSignalHandler = this.#installSignalHandler();
+    let deadlock: RuntimeError | null = null;
     try {
-      await this.#drive(loop, [task as Task<unknown>]);
+      if ((await this.#drive(loop, [task as Task<unknown>])).length > 0) {
+        // Node has nothing left to run, yet main waits: nothing can ever wake it. asyncio would
+        // hang; here the process would exit silently with code 13. Say what waits on what,
+        // then cancel main so that its cleanup runs.
+        deadlock = new RuntimeError(
+          "run() deadlocked: the main task waits, and no callback, timer or I/O is pending " +
+            `that could wake it. Tasks still waiting:\n${describeWaiting(loop)}`,
+        );
+        task._requestCancel(undefined, {
+          kind: "shutdown",
+          requester: null,
+          description: "cancelled because the program deadlocked",
+        });
+        await this.#drive(loop, [task as Task<unknown>]);
+      }
     } finally {
       loop._stop();
       removeSignalHandler();
       this.#mainTask = null;
       this.#state = "initialized";
     }
+    if (deadlock !== null && !(task.done() && !task.cancelled())) throw deadlock;
     if (task.cancelled() && this.#interrupts > 0 && task.uncancel() === 0) {
       throw new KeyboardInterrupt();
     }
@@ -153,7 +169,17 @@ export class Runner {
             description: "cancelled because run() is shutting down",
           });
         }
-        await this.#drive(loop, leftovers);
+        const stuck = await this.#drive(loop, leftovers);
+        if (stuck.length > 0) {
+          // They wait on something that nothing pending can complete (a plain promise that
+          // never settles): cancellation cannot reach them. Report them and stop waiting.
+          loop.callExceptionHandler({
+            message:
+              "run() shutdown: tasks did not finish after being cancelled (each waits on " +
+              `something that can never complete):\n${describeWaiting(loop)}`,
+          });
+          break;
+        }
         for (const t of leftovers) {
           if (t.cancelled() || !t._hasException) continue;
           t._markRetrieved();
@@ -183,18 +209,30 @@ export class Runner {
     }
   }
 
-  /** Runs the loop until every task in `tasks` is done. */
-  #drive(loop: EventLoop, tasks: Task<unknown>[]): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /**
+   * Runs the loop until every task in `tasks` is done, or until Node's own event loop has nothing
+   * left to do ('beforeExit'): then no callback, timer or I/O can ever wake the tasks still
+   * pending, which it returns.
+   */
+  #drive(loop: EventLoop, tasks: Task<unknown>[]): Promise<Task<unknown>[]> {
+    return new Promise<Task<unknown>[]>((resolve) => {
       let remaining = tasks.length;
       if (remaining === 0) {
-        resolve();
+        resolve([]);
         return;
       }
+      const onIdle = () => {
+        process.off("beforeExit", onIdle);
+        resolve(tasks.filter((t) => !t.done()));
+      };
       const onDone = () => {
-        if (--remaining === 0) resolve();
+        if (--remaining === 0) {
+          process.off("beforeExit", onIdle);
+          resolve([]);
+        }
       };
       for (const t of tasks) t.addDoneCallback(onDone);
+      process.on("beforeExit", onIdle);
       if (!loop.isRunning()) loop._start();
     });
   }
@@ -228,6 +266,16 @@ export class Runner {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+/** One line per live task, with what it waits on. */
+function describeWaiting(loop: EventLoop): string {
+  const lines: string[] = [];
+  for (const t of loop._tasks) {
+    const stack = t.getStack();
+    lines.push(`  ${t.toString()}${stack.length > 0 ? "" : " (awaiting a plain promise)"}`);
+  }
+  return lines.join("\n");
 }
 
 function checkRunOptions(options: unknown): void {
