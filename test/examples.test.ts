@@ -120,9 +120,11 @@ const CHECKS: Record<string, Check> = {
   "pipeline.ts": ({ stdout }) => {
     assertLinesInOrder(stdout, [
       "written: 30 of 30 results, each once: true",
-      "peak raw queue: 5 (maxsize 5), peak results queue: 1 (maxsize 3)",
+      "peak raw queue: 5 (maxsize 5), peak results queue: ",
       "backpressure: the producer spent ",
     ]);
+    // The bounded queues never hold more than their maxsize (the results peak depends on timing).
+    assert.match(stdout, /peak results queue: [0-3] \(maxsize 3\)/);
     return "ok";
   },
   "crawler.ts": ({ stdout }) => {
