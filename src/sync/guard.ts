@@ -13,6 +13,7 @@
  * @module
  */
 import { inspect } from "node:util";
+import { checkFunction } from "../internal/validate.ts";
 
 const symbols = Symbol as unknown as { dispose?: symbol; asyncDispose?: symbol };
 if (symbols.dispose === undefined) {
@@ -98,5 +99,22 @@ export class ReleaseGuard implements Disposable, AsyncDisposable {
 
   [inspect.custom](): string {
     return this.toString();
+  }
+}
+
+/**
+ * Acquires through `acquire`, runs `fn`, and releases however `fn` ends: the body of `hold(fn)`
+ * on Lock and Semaphore (asyncio's `async with`).
+ */
+export async function holdWhile<T>(
+  acquire: () => Promise<ReleaseGuard>,
+  fn: () => T | PromiseLike<T>,
+): Promise<T> {
+  checkFunction("fn", fn);
+  const guard = await acquire();
+  try {
+    return await fn();
+  } finally {
+    guard.release();
   }
 }

@@ -25,7 +25,7 @@ import type { Task } from "../futures/task.ts";
 import { checkFunction, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount, currentTaskOrNull } from "./args.ts";
-import { ReleaseGuard } from "./guard.ts";
+import { holdWhile, ReleaseGuard } from "./guard.ts";
 import { bindLoop, RESOLVED_TRUE, type Waiter, WaiterList } from "./waiters.ts";
 
 /** What {@link Lock.statistics} returns. */
@@ -140,14 +140,8 @@ export class Lock {
    *
    * @throws {TypeError} (as a rejection) if `fn` is not a function.
    */
-  async hold<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    checkFunction("fn", fn);
-    const guard = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      guard.release();
-    }
+  hold<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    return holdWhile(() => this.acquire(), fn);
   }
 
   /** Hands the lock to the first waiter, unless one already has it in hand. */

@@ -20,10 +20,9 @@
  * @module
  */
 import { inspect } from "node:util";
-import { checkFunction } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
-import { ReleaseGuard } from "./guard.ts";
+import { holdWhile, ReleaseGuard } from "./guard.ts";
 import { describeState } from "./locks.ts";
 import { bindLoop, type Waiter, WaiterList } from "./waiters.ts";
 
@@ -150,14 +149,8 @@ export class Semaphore {
    *
    * @throws {TypeError} (as a rejection) if `fn` is not a function.
    */
-  async hold<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    checkFunction("fn", fn);
-    const guard = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      guard.release();
-    }
+  hold<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    return holdWhile(() => this.acquire(), fn);
   }
 
   /** Hands a permit to the first waiter; false if nobody waits. */
