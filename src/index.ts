@@ -76,6 +76,7 @@ export {
 // Loop
 export { type Clock, RealClock, VirtualClock } from "./loop/clock.ts";
 export {
+  type ClosableExecutor,
   EventLoop,
   type EventLoopOptions,
   type ExceptionContext,

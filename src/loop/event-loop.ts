@@ -58,8 +58,12 @@ export interface EventLoopOptions {
   debug?: boolean;
 }
 
-/** An executor the loop shuts down when it closes. @internal */
+/**
+ * What `runInExecutor` accepts as an executor and `run()` shuts down at the end: in practice a
+ * `ThreadPoolExecutor`.
+ */
 export interface ClosableExecutor {
+  /** Stops accepting jobs and resolves once the executor's threads have exited. */
   shutdown(): Promise<void>;
 }
 

@@ -22,7 +22,7 @@ import { Timeout } from "./timeouts.ts";
  * Waits for `aw` (a Future, Task, promise, or a function started as a task) to finish, for at
  * most `timeout` milliseconds, and returns its result. On expiry `aw` is cancelled, `waitFor`
  * waits for it to finish, then rejects with `TimeoutError`. `null` means no limit. asyncio's
- * `wait_for` (3.12+ semantics, built on {@link timeout}).
+ * `wait_for` (3.12+ semantics, built on the `timeout()` function).
  *
  * **Cancellation:** cancelling the task that awaits `waitFor` cancels `aw` too (use `shield()`
  * to keep it running). On expiry `aw` is cancelled with an origin naming the deadline; if it
