@@ -355,6 +355,30 @@ describe("TCP streams", () => {
     }),
   );
 
+  it("bytes the server sends at once are read by the client, to EOF", GUARD, () =>
+    realRun(async () => {
+      const greeting = Buffer.alloc(300_000, 103);
+      await using server = await startServer(
+        async (_reader, writer) => {
+          writer.write(greeting);
+          writer.write("!");
+          await writer.drain();
+          writer.close();
+        },
+        "127.0.0.1",
+        0,
+      );
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      await until(() => reader.statistics().paused);
+      const all = await reader.read();
+      assert.equal(all.length, greeting.length + 1);
+      assert.equal(all.subarray(0, -1).equals(greeting), true);
+      assert.equal(all.at(-1), 33);
+      assert.equal(reader.atEof(), true);
+      writer.close();
+    }),
+  );
+
   it("a refused connection rejects with ECONNREFUSED", GUARD, () =>
     realRun(async () => {
       const port = await freePort();

@@ -2,7 +2,8 @@
  * Connects a Node socket (TCP, TLS, or a child's pipe) to a `StreamReader` and a `StreamWriter`:
  * asyncio's `StreamReaderProtocol`, as a handful of event listeners.
  *
- * - `"data"` feeds the reader (which pauses the socket past `2 * limit` bytes);
+ * - `"data"` feeds the reader (which pauses the socket past `2 * limit` bytes), unless the socket
+ *   was made with `onread: onreadFor(reader)`, which feeds it without the Readable machinery;
  * - `"end"` (the peer's EOF) feeds EOF; the socket is half-open (`allowHalfOpen`), so this side
  *   may still write, as asyncio's `eof_received` returning true;
  * - `"error"` sets the reader's exception (a reset mid-read throws `ECONNRESET` from the read);
@@ -15,6 +16,30 @@ import type { Socket } from "node:net";
 import type { IoResource, LoopIo } from "./loop-io.ts";
 import type { StreamReader } from "./stream-reader.ts";
 import type { StreamWriter } from "./stream-writer.ts";
+
+/** One buffer for every `onread` socket: each callback copies its bytes out before returning. */
+let readBuffer: Buffer | null = null;
+
+/**
+ * Node's `onread` option feeding `reader` directly: the bytes skip the socket's Readable
+ * machinery (no push, no "data" event). Node reads into one shared buffer and the callback
+ * copies them out (small chunks land in Node's Buffer pool). @internal
+ */
+export function onreadFor(reader: StreamReader): {
+  buffer: Buffer;
+  callback(n: number, buf: Uint8Array): boolean;
+} {
+  readBuffer ??= Buffer.allocUnsafe(65536);
+  return {
+    buffer: readBuffer,
+    callback(n: number, buf: Uint8Array): boolean {
+      const chunk = Buffer.allocUnsafe(n);
+      chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+      reader._feed(chunk);
+      return true;
+    },
+  };
+}
 
 /** A socket wired to its streams, tracked by its loop until it closes. @internal */
 export class WiredSocket implements IoResource {
@@ -31,6 +56,8 @@ export class WiredSocket implements IoResource {
     writer: StreamWriter | null,
     io: LoopIo | null,
     onClosed: (() => void) | null = null,
+    /** The socket was made with an `onread` callback that feeds `reader` (see {@link onreadFor}). */
+    feedsItself = false,
   ) {
     this.socket = socket;
     this.reader = reader;
@@ -39,8 +66,10 @@ export class WiredSocket implements IoResource {
     this.#onClosed = onClosed;
     io?.track(this);
     if (reader !== null) {
-      reader.setTransport(socket);
-      socket.on("data", (chunk: Buffer) => reader._feed(chunk));
+      if (!feedsItself) {
+        reader.setTransport(socket);
+        socket.on("data", (chunk: Buffer) => reader._feed(chunk));
+      }
       socket.on("end", () => reader.feedEof());
     }
     socket.on("error", this.#onError);
