@@ -4,9 +4,9 @@
  * inspect strings. Scenarios follow CPython's test_tasks.py, rewritten for the virtual clock.
  *
  * One JavaScript difference shows in these tests: the loop runs a batch of ready callbacks
- * synchronously, and task code after an `await` runs in microtasks after that batch. So a task
- * created between two `callSoon`s starts after both callbacks (asyncio would run it between
- * them), and a task never interleaves with plain callbacks of the same iteration.
+ * synchronously, and task code after an `await` runs in microtasks after that batch. A task's
+ * first step runs from the ready queue at its place, as in asyncio; its later steps never
+ * interleave with plain callbacks of the same iteration.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -56,7 +56,7 @@ describe("starting", () => {
     assert.deepEqual(log, ["after createTask", "after microtasks", "task runs", "after one yield"]);
   });
 
-  test("tasks start in creation order, after the callbacks of their iteration (JavaScript)", async () => {
+  test("tasks start from the ready queue, in order with callbacks, as in asyncio", async () => {
     const log: string[] = [];
     await runVirtual(async () => {
       const loop = getRunningLoop();
@@ -66,9 +66,9 @@ describe("starting", () => {
       createTask(() => log.push("task B"));
       await yieldTimes(2);
     });
-    // asyncio would give callback 1, task A, callback 2, task B: its tasks start from the ready
-    // queue. Here a task's code runs in a microtask after the iteration's batch of callbacks.
-    assert.deepEqual(log, ["callback 1", "callback 2", "task A", "task B"]);
+    // A task's first step runs at its place in the ready queue (its synchronous part, up to its
+    // first await); what follows an await runs in microtasks after the iteration's batch.
+    assert.deepEqual(log, ["callback 1", "task A", "callback 2", "task B"]);
   });
 
   test("eagerStart runs the function synchronously up to its first wait", async () => {

@@ -67,13 +67,6 @@ export interface ClosableExecutor {
   shutdown(): Promise<void>;
 }
 
-class GateEntry implements ReadyEntry {
-  _open: (() => void) | null = null;
-  _run(): void {
-    this._open!();
-  }
-}
-
 function applyCallback(callback: Callback, args: unknown[]): unknown {
   return (callback as (...a: unknown[]) => unknown)(...args);
 }
@@ -118,7 +111,6 @@ export class EventLoop implements HandleOwner {
   #closed = false;
   #debug = false;
   #handler: ExceptionHandler | null = null;
-  #gate: Promise<void> | null = null;
 
   /** In debug mode, callbacks slower than this (ms) are reported. asyncio's `slow_callback_duration`. */
   slowCallbackDuration = 100;
@@ -333,23 +325,6 @@ export class EventLoop implements HandleOwner {
     }
   }
 
-  /**
-   * The promise that lazily started tasks await before running: one per loop iteration, opened
-   * by an entry in the ready queue, so tasks created now start on the next iteration, in
-   * creation order, and each task costs no extra promise. @internal
-   */
-  _startGate(): Promise<void> {
-    let gate = this.#gate;
-    if (gate === null) {
-      const entry = new GateEntry();
-      gate = this.#gate = new Promise<void>((resolve) => {
-        entry._open = resolve;
-      });
-      this._pushReady(entry);
-    }
-    return gate;
-  }
-
   /** Inserts a timer entry. @internal */
   _pushTimer(entry: TimerEntry): void {
     this.#timers.push(entry);
@@ -449,8 +424,6 @@ export class EventLoop implements HandleOwner {
     const batch = this.#ready;
     const n = batch.length;
     if (n > 0) {
-      // Tasks created while this batch runs must start next iteration: give them a new gate.
-      this.#gate = null;
       this.#idleTurns = 0;
       this.#ready = this.#spare;
       if (this.#debug) this.#runBatchDebug(batch);
