@@ -69,7 +69,29 @@ for (const f of files) {
   }
 }
 const ids = [...new Set(runs.flatMap((r) => r.results.map((w) => w.id)))];
+const heads = runs.map((r) => `Node ${r.env.node.split(".")[0].replace("v", "")}`);
 const out: string[] = [];
+
+// The summary: one row per target, its status on each run.
+out.push(
+  `| workload | target | ${heads.join(" | ")} |`,
+  `| --- | --- |${heads.map(() => " --- |").join("")}`,
+);
+for (const id of ids) {
+  const per = runs.map((r) => r.results.find((w) => w.id === id));
+  const first = per.find((w) => w !== undefined)!;
+  for (const [t, target] of first.targets.entries()) {
+    const cells = per.map((w) => {
+      const r = w?.targets[t];
+      if (r === undefined) return "–";
+      const mark = r.status === "met" ? "✅" : r.status === "missed" ? "❌" : "➖";
+      const figure = /= ([\d.]+×)/.exec(r.detail)?.[1] ?? r.detail;
+      return `${mark} ${figure}`;
+    });
+    out.push(`| ${first.id} ${first.title} | ${target.text} | ${cells.join(" | ")} |`);
+  }
+}
+out.push("");
 for (const id of ids) {
   const per = runs.map((r) => r.results.find((w) => w.id === id));
   const first = per.find((w) => w !== undefined)!;
@@ -78,7 +100,6 @@ for (const id of ids) {
     `${first.description} N = ${first.n.toLocaleString("en-US")}; ${first.metric}, ${first.better} is better.`,
     "",
   );
-  const heads = runs.map((r) => `Node ${r.env.node.split(".")[0].replace("v", "")}`);
   out.push(
     `| contender | ${heads.map((h) => `${h}: ${first.metric} | × floor | asyncio-ts ÷ this`).join(" | ")} |`,
     `| --- |${heads.map(() => " ---: | ---: | ---: |").join("")}`,

@@ -60,7 +60,7 @@ export interface Workload {
   readonly metric: Metric;
   readonly contenders: readonly Contender[];
   readonly targets: readonly Target[];
-  /** Node flags the JS contenders need. */
+  /** Node flags the JS contenders need (every child gets `--expose-gc`). */
   readonly nodeFlags?: readonly string[];
 }
 
@@ -165,7 +165,6 @@ export const WORKLOADS: readonly Workload[] = [
       "Python: tracemalloc).",
     n: 100_000,
     quickN: 2_000,
-    nodeFlags: ["--expose-gc"],
     metric: { label: "bytes/task", better: "lower", derive: field("bytesPerTask") },
     contenders: [
       ats("w5", undefined, "createTask(async () => { await fut }) on one loop Future"),
