@@ -180,7 +180,9 @@ export class BrokenBarrierError extends RuntimeError {
  */
 export class IncompleteReadError extends Error {
   override readonly name: string = "IncompleteReadError";
+  /** The bytes read before the stream ended. */
   readonly partial: Uint8Array;
+  /** How many bytes were asked for, or `null` when reading up to a separator. */
   readonly expected: number | null;
 
   constructor(partial: Uint8Array, expected: number | null) {
@@ -197,6 +199,7 @@ export class IncompleteReadError extends Error {
  */
 export class LimitOverrunError extends Error {
   override readonly name: string = "LimitOverrunError";
+  /** How many bytes to consume to get past the data that overran the limit. */
   readonly consumed: number;
 
   constructor(message: string, consumed: number) {
