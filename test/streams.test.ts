@@ -379,6 +379,45 @@ describe("TCP streams", () => {
     }),
   );
 
+  it("writes of one turn leave together at its end, or at drain()", GUARD, () =>
+    realRun(async () => {
+      await using server = await echoServer();
+      const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      writer.write("a");
+      writer.write("b");
+      writer.writelines(["c", "d"]);
+      assert.equal(writer.transport.writableCorked, 1);
+      assert.equal(writer.transport.writableLength, 4);
+      await sleep(0);
+      assert.equal(writer.transport.writableCorked, 0);
+      assert.equal((await reader.readexactly(4)).toString(), "abcd");
+      writer.write("e");
+      await writer.drain();
+      assert.equal(writer.transport.writableCorked, 0);
+      assert.equal((await reader.readexactly(1)).toString(), "e");
+      writer.close();
+      await writer.waitClosed();
+    }),
+  );
+
+  it("abort() sends what write() accepted before it, then closes", GUARD, () =>
+    realRun(async () => {
+      const received = getRunningLoop().createFuture<string>();
+      await using server = await startServer(
+        async (reader, writer) => {
+          received.setResult((await reader.read()).toString());
+          writer.close();
+        },
+        "127.0.0.1",
+        0,
+      );
+      const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      writer.write("last words");
+      writer.abort();
+      assert.equal(await received, "last words");
+    }),
+  );
+
   it("a refused connection rejects with ECONNREFUSED", GUARD, () =>
     realRun(async () => {
       const port = await freePort();

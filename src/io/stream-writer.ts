@@ -1,11 +1,20 @@
 /**
  * `StreamWriter`: writing to a socket or a pipe with asyncio's calls, and real backpressure.
  *
- * `write()` hands the bytes to Node at once (no copy, no buffering here); when Node's buffer is
- * over its high-water mark (`socket.write` returns false) the writer is *paused*, and `drain()`
- * waits until Node emits `"drain"`. A loop of `write(); await drain()` therefore holds at most
+ * `write()` hands the bytes to Node (no copy); when Node's buffer is over its high-water mark
+ * (`socket.write` returns false) the writer is *paused*, and `drain()` waits until Node emits
+ * `"drain"`. A loop of `write(); await drain()` therefore holds at most
  * about one high-water mark plus one chunk in memory, whatever the peer's speed (asyncio's
  * `FlowControlMixin`).
+ *
+ * Writes are batched per turn of Node's event loop, as uvloop batches them per loop iteration:
+ * `write()` corks the socket, and the writes made until the end of the turn (Node's check phase,
+ * right after the I/O callbacks and the tasks they resumed) leave together: one system call
+ * (`writev`) and one TCP segment for a header and a body. `drain()`, `writeEof()`, `close()` and
+ * `abort()` send them at once. Writes made from the asyncio loop's own callbacks (which run in
+ * the check phase) leave on the next turn, after a poll that does not block. Measured (W7 echo,
+ * 50 connections): one write per round trip, +1.5% round trips/s; eight 8-byte writes per round
+ * trip, 17.5k → 49k.
  *
  * Lifecycle: open → closing (`close()` called: flush, then close) → closed (the socket's
  * `"close"` event). `writeEof()` half-closes: the peer reads EOF, this side can still read.
@@ -27,6 +36,17 @@ import { type IoWaiter, newWaiter } from "./io-waiter.ts";
 import type { StreamReader } from "./stream-reader.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Writers with corked writes, flushed together once the I/O callbacks of this turn have run. */
+let corkedWriters: StreamWriter[] = [];
+let flushScheduled = false;
+
+function flushCorkedWriters(): void {
+  flushScheduled = false;
+  const writers = corkedWriters;
+  corkedWriters = [];
+  for (const writer of writers) writer._flushQueued();
+}
 
 /** The keys of {@link StreamWriter.getExtraInfo} and what each returns (asyncio's names). */
 export interface ExtraInfo {
@@ -62,7 +82,8 @@ export function connectionLostError(message = "Connection lost"): Error {
  *
  * **Differences from asyncio:** `write()` also takes strings (encoded as UTF-8); `transport` is
  * the Node socket; after `close()` the writer flushes and destroys the socket without waiting for
- * the peer to close its side.
+ * the peer to close its side; writes leave together at the end of the event loop's turn (as with
+ * uvloop) rather than one system call per `write()`.
  *
  * @example
  * ```ts
@@ -90,6 +111,10 @@ export class StreamWriter {
   readonly #extra: Partial<ExtraInfo>;
   readonly #tls: boolean;
   #paused = false;
+  /** Writes are corked, to go out together at the end of this turn (or at `drain()`). */
+  #corked = false;
+  /** In `corkedWriters`. */
+  #queued = false;
   #drainWaiters: IoWaiter[] = [];
   #closing = false;
   #eofWritten = false;
@@ -116,8 +141,9 @@ export class StreamWriter {
   }
 
   /**
-   * Queues `data` for sending; never blocks. Follow a run of writes with `await drain()` so that a
-   * slow peer slows the writer down instead of filling memory.
+   * Queues `data` for sending; never blocks. The bytes leave with the other writes of this turn of
+   * the event loop, at its end, or at `drain()`. Follow a run of writes with `await drain()` so
+   * that a slow peer slows the writer down instead of filling memory.
    *
    * @throws {RuntimeError} after `writeEof()`. @throws {TypeError} for anything but bytes or a string.
    */
@@ -129,10 +155,23 @@ export class StreamWriter {
     } else throw typeError("data", "a Uint8Array or a string", data);
     if (this.#eofWritten) throw new RuntimeError("Cannot call write() after writeEof()");
     if (this.#closing || this.#lost) return;
-    if (!this.#socket.write(data)) this.#paused = true;
+    const socket = this.#socket;
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      if (!this.#queued) {
+        this.#queued = true;
+        corkedWriters.push(this);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushCorkedWriters);
+        }
+      }
+    }
+    if (!socket.write(data)) this.#paused = true;
   }
 
-  /** Writes every item of `data` in one batch (corked: one system call where possible). */
+  /** Writes every item of `data`; like `write()`, they go out together (one system call where possible). */
   writelines(data: Iterable<Uint8Array | string>): void {
     if (data === null || typeof data !== "object" || !(Symbol.iterator in data)) {
       throw typeError("data", "an iterable of Uint8Arrays or strings", data);
@@ -145,13 +184,7 @@ export class StreamWriter {
     }
     if (this.#eofWritten) throw new RuntimeError("Cannot call write() after writeEof()");
     if (this.#closing || this.#lost) return;
-    const socket = this.#socket;
-    socket.cork();
-    try {
-      for (const item of items) if (item.length > 0 && !socket.write(item)) this.#paused = true;
-    } finally {
-      socket.uncork();
-    }
+    for (const item of items) this.write(item);
   }
 
   /**
@@ -164,6 +197,7 @@ export class StreamWriter {
    * **Cancellation:** cancelling the wait changes nothing in the writer.
    */
   drain(): Promise<void> {
+    this._flush();
     const readerError = this.#reader?.exception() ?? null;
     if (readerError !== null) return Promise.reject(readerError);
     if (this.#lost) {
@@ -188,6 +222,7 @@ export class StreamWriter {
     if (this.#tls) throw new RuntimeError("TLS streams cannot write EOF: canWriteEof() is false");
     if (this.#eofWritten || this.#closing || this.#lost) return;
     this.#eofWritten = true;
+    this._flush();
     this.#socket.end();
   }
 
@@ -200,6 +235,7 @@ export class StreamWriter {
     this.#closing = true;
     const socket = this.#socket;
     if (socket.destroyed) return;
+    this._flush();
     if (typeof socket.destroySoon === "function") socket.destroySoon();
     else socket.end(() => socket.destroy());
   }
@@ -207,6 +243,8 @@ export class StreamWriter {
   /** Closes at once, dropping queued data (asyncio's `transport.abort()`). */
   abort(): void {
     this.#closing = true;
+    // What write() accepted before abort() was sent at once in asyncio: send it, then drop.
+    this._flush();
     this.#socket.destroy();
   }
 
@@ -264,6 +302,19 @@ export class StreamWriter {
         return value === undefined ? defaultValue : value;
       }
     }
+  }
+
+  /** The end-of-turn flush. @internal */
+  _flushQueued(): void {
+    this.#queued = false;
+    this._flush();
+  }
+
+  /** Sends the corked writes now (one `writev` for several). @internal */
+  _flush(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket.uncork();
   }
 
   /** The socket closed (`error` when it failed). @internal */

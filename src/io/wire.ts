@@ -97,6 +97,7 @@ export class WiredSocket implements IoResource {
 
   /** Loop shutdown: the connection was left open; close it now. */
   _shutdown(): void {
+    this.writer?._flush();
     this.socket.destroy();
   }
 }
