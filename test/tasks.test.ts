@@ -923,3 +923,30 @@ describe("introspection", () => {
     });
   });
 });
+
+describe("sleep(0) inside a task", () => {
+  test("repeated, overlapping and cancelled zero sleeps each settle once, with their own value", async () => {
+    const outcome = await runVirtual(async () => {
+      const log: string[] = [];
+      // Sequential zero sleeps (the task's waiter object is reused between them).
+      for (let i = 0; i < 3; i++) log.push(await sleep(0, `seq${i}`));
+      // Two at once: neither may steal the other's wake-up.
+      log.push(...(await Promise.all([sleep(0, "a"), sleep(0, "b")])));
+      // Cancelled while queued, then sleeping again in the same task.
+      const task = createTask(async () => {
+        try {
+          await sleep(0);
+          return "not cancelled";
+        } catch (error) {
+          assert.ok(error instanceof CancelledError);
+          return await sleep(0, "slept again after the cancel");
+        }
+      });
+      await sleep(0); // the task is now waiting in its first sleep(0)
+      task.cancel();
+      log.push(await task);
+      return log;
+    });
+    assert.deepEqual(outcome, ["seq0", "seq1", "seq2", "a", "b", "slept again after the cancel"]);
+  });
+});

@@ -20,7 +20,9 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
   _cancelled = false;
   readonly _loop: EventLoop;
   readonly _task: TaskStore | null;
-  readonly _value: unknown;
+  _value: unknown;
+  /** In the ready queue (a `sleep(0)` not yet run): not reusable yet. */
+  _queued = false;
   _resolve!: (value: unknown) => void;
   _reject!: (error: unknown) => void;
 
@@ -31,6 +33,7 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
   }
 
   _run(): void {
+    this._queued = false;
     if (this._cancelled) return;
     this._cancelled = true;
     const task = this._task;
@@ -101,7 +104,17 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
     loop = store;
   }
   if (loop.isClosed()) return Promise.reject(new RuntimeError("Event loop is closed"));
-  const sleeper = new Sleeper(loop, task, value);
+  let sleeper: Sleeper;
+  if (task !== null && delay <= 0) {
+    // A task sleeps at most once at a time: its `sleep(0)` waiter is reused once it has left
+    // the ready queue (W1 does three per task).
+    const spare = task._zeroSleeper as Sleeper | null;
+    if (spare !== null && !spare._queued && spare._cancelled) {
+      sleeper = spare;
+      sleeper._cancelled = false;
+      sleeper._value = value;
+    } else sleeper = task._zeroSleeper = new Sleeper(loop, task, value);
+  } else sleeper = new Sleeper(loop, task, value);
   pending = sleeper;
   const promise = new Promise<T>(executor as never);
   pending = null;
@@ -113,8 +126,10 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
     }
     task._addWaiter(sleeper);
   }
-  if (delay <= 0) loop._pushReady(sleeper);
-  else if (delay === Number.POSITIVE_INFINITY) sleeper._when = delay;
+  if (delay <= 0) {
+    sleeper._queued = true;
+    loop._pushReady(sleeper);
+  } else if (delay === Number.POSITIVE_INFINITY) sleeper._when = delay;
   else {
     sleeper._when = loop.time() + delay;
     loop._pushTimer(sleeper);

@@ -158,6 +158,7 @@ export class Task<T = unknown>
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _waiter: Waitable | null = null;
+  /** @internal */ _zeroSleeper: unknown = null;
   /** @internal */ _extraWaiters: Set<Waitable> | null = null;
   /** @internal */ _controller: AbortController | null = null;
   /** The creator's async context, until a lazily started task starts. @internal */

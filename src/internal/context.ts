@@ -24,6 +24,8 @@ export interface TaskStore {
   _addWaiter(waitable: Waitable): void;
   /** The wait ended (completed or cancelled). */
   _removeWaiter(waitable: Waitable): void;
+  /** The task's reusable `sleep(0)` waiter (owned by sleep.ts). */
+  _zeroSleeper: unknown;
   /** Clears the pending cancellation and returns the error that delivers it. */
   _takeCancellation(): CancelledError;
 }
