@@ -81,7 +81,6 @@ function startTask(task: Task<unknown>): void {
     task._finish(false, task._takeCancellation());
     return;
   }
-  task._started = true;
   if (instrument.active) instrument.emit("started", task);
   const fn = task._fn!;
   let result: unknown;
@@ -154,7 +153,6 @@ export class Task<T = unknown>
   /** @internal */ _fn: (() => T | PromiseLike<T>) | null;
   /** @internal */ readonly _id: number;
   /** @internal */ _name: string | null = null;
-  /** @internal */ _started = false;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _waiter: Waitable | null = null;
@@ -165,8 +163,8 @@ export class Task<T = unknown>
   _context: AsyncResource | null = null;
   /** @internal */ _prev: ListNode | null = null;
   /** @internal */ _next: ListNode | null = null;
-  /** @internal */ _creationStack: string | undefined = undefined;
-  /** @internal */ _waitStack: string | undefined = undefined;
+  /** Debug mode only: where the task was created and where its current wait began. @internal */
+  _stacks: { creation?: string; wait?: string } | null = null;
 
   /**
    * Prefer {@link createTask}. Creates a task running `fn` on `options.loop` or the running loop.
@@ -188,7 +186,7 @@ export class Task<T = unknown>
     this._id = ++taskCounter;
     if (options?.name !== undefined) this._name = options.name;
     loop._tasks.add(this as Task<unknown>);
-    if (loop.getDebug()) this._creationStack = new Error().stack;
+    if (loop.getDebug()) this._stacks = { creation: new Error().stack };
     if (instrument.active) instrument.emit("created", this);
     if (options?.eagerStart === true) {
       als.run(this as Task<unknown>, startTask, this as Task<unknown>);
@@ -316,15 +314,16 @@ export class Task<T = unknown>
     if (this._extraWaiters !== null) {
       for (const w of this._extraWaiters) lines.push(`waiting on ${w._describeWait()}`);
     }
-    if (lines.length > 0 && this._waitStack !== undefined) {
-      for (const line of this._waitStack.split("\n").slice(1)) lines.push(line.trim());
+    const wait = this._stacks?.wait;
+    if (lines.length > 0 && wait !== undefined) {
+      for (const line of wait.split("\n").slice(1)) lines.push(line.trim());
     }
     return lines;
   }
 
   /** The stack where the task was created (debug mode only). */
   getCreationStack(): string | undefined {
-    return this._creationStack;
+    return this._stacks?.creation;
   }
 
   // ---- TaskStore: used by what the task waits on ----
@@ -336,7 +335,7 @@ export class Task<T = unknown>
       if (this._extraWaiters === null) this._extraWaiters = new Set();
       this._extraWaiters.add(waitable);
     }
-    if (this._loop.getDebug()) this._waitStack = new Error().stack;
+    if (this._loop.getDebug()) (this._stacks ??= {}).wait = new Error().stack;
   }
 
   /** @internal */
