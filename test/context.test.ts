@@ -15,7 +15,9 @@ import {
   getRunningLoop,
   run,
   sleep,
+  type Task,
 } from "../src/index.ts";
+import { als } from "../src/internal/context.ts";
 import { runVirtual } from "./helpers.ts";
 
 const requestId = new AsyncLocalStorage<string>();
@@ -152,22 +154,54 @@ describe("currentTask() anywhere in the call tree", () => {
     });
   });
 
-  test("host callbacks started by a task's code (setTimeout, setImmediate) see that task", async () => {
+  test("host callbacks started by a task's code (setTimeout, setImmediate) reach the loop; the task only with the AsyncLocalStorage carrier", async () => {
     await runVirtual(async () => {
       const task = createTask(
         async () => {
-          const fromTimeout = await new Promise<string | undefined>((resolve) =>
-            setTimeout(() => resolve(currentTask()?.name), 1),
+          const fromTimeout = await new Promise<[string | undefined, boolean]>((resolve) =>
+            setTimeout(() => resolve([currentTask()?.name, getRunningLoop() === loop]), 1),
           );
-          const signalInImmediate = await new Promise<AbortSignal>((resolve) =>
-            setImmediate(() => resolve(currentSignal())),
+          // A task created from a host callback runs on the loop.
+          const child = await new Promise<Task<string>>((resolve) =>
+            setImmediate(() => resolve(createTask(async () => "child"))),
           );
-          return [fromTimeout, signalInImmediate === currentSignal()];
+          return [...fromTimeout, await child];
         },
         { name: "host" },
       );
-      assert.deepEqual(await task, ["host", true]);
+      const loop = getRunningLoop();
+      // Node 24's AsyncLocalStorage carries the task into host callbacks; the promise-hook
+      // carrier (Node 20) carries it through promises only, so such a callback runs outside any
+      // task, as an asyncio call_later callback does.
+      const expectedName = als.kind === "als" ? "host" : undefined;
+      assert.deepEqual(await task, [expectedName, true, "child"]);
     });
+  });
+
+  test("a promise settled by a host callback resumes the task in its own context", async () => {
+    await runVirtual(async () => {
+      const task = createTask(
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          const afterTimer = currentTask()?.name;
+          const signal = currentSignal();
+          await new Promise((resolve) => setImmediate(resolve));
+          return [afterTimer, currentTask()?.name, signal === currentSignal()];
+        },
+        { name: "resumed" },
+      );
+      assert.deepEqual(await task, ["resumed", "resumed", true]);
+    });
+  });
+});
+
+describe("the current-task carrier", () => {
+  test("is AsyncLocalStorage where Node implements it with context frames, promise hooks before", () => {
+    const major = Number(process.versions.node.split(".")[0]);
+    const forced = process.env.ASYNCIO_TS_CONTEXT;
+    const expected =
+      forced === "als" || forced === "hooks" ? forced : major >= 24 ? "als" : "hooks";
+    assert.equal(als.kind, expected);
   });
 });
 

@@ -68,6 +68,13 @@ function captureContext(): AsyncResource {
 }
 const TASK_RESOURCE_OPTIONS = { requireManualDestroy: true };
 
+// With AsyncLocalStorage as the carrier, the resource made inside `als.run(task, …)` carries the
+// task too; with promise hooks, the task is made current when the resource's scope is entered.
+const RESOURCE_CARRIES_TASK = als.kind === "als";
+function startInStore(task: Task<unknown>): void {
+  als.run(task, startTask, task);
+}
+
 function onTaskFulfilled(value: unknown): void {
   (als.getStore() as Task<unknown>)._finish(true, value);
 }
@@ -191,7 +198,9 @@ export class Task<T = unknown>
     if (options?.eagerStart === true) {
       als.run(this as Task<unknown>, startTask, this as Task<unknown>);
     } else {
-      this._context = als.run(this as Task<unknown>, captureContext);
+      this._context = RESOURCE_CARRIES_TASK
+        ? als.run(this as Task<unknown>, captureContext)
+        : captureContext();
       loop._pushReady(this);
     }
   }
@@ -359,7 +368,11 @@ export class Task<T = unknown>
   _run(): void {
     const context = this._context!;
     this._context = null;
-    context.runInAsyncScope(startTask, null, this as Task<unknown>);
+    context.runInAsyncScope(
+      RESOURCE_CARRIES_TASK ? startTask : startInStore,
+      null,
+      this as Task<unknown>,
+    );
   }
 
   /** The task's function returned (`ok`) or threw. @internal */

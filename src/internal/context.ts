@@ -1,13 +1,27 @@
 /**
- * The one AsyncLocalStorage of the runtime. Its store says where code runs: inside a Task (the
- * store is the Task) or in a loop callback (the store is the EventLoop). Outside `run()` the
- * store is `undefined`.
+ * Where code runs: inside a Task (the store is the Task), in a loop callback (the store is the
+ * EventLoop), or outside `run()` (`undefined`). The runtime reads this "current store" on every
+ * wait, so how it is carried across `await` decides much of the runtime's speed.
  *
- * Tasks are started inside `als.run(task, …)`, so every continuation of the task's async
- * function, however deep in its call tree, sees the task; V8 carries the store across `await`,
- * including the thenable job that calls `Future.then` (checked on Node 20).
+ * Two carriers, one interface ({@link ContextSlot}), chosen once at load:
+ * - **AsyncLocalStorage**, when Node implements it with async context frames (Node 24 by
+ *   default, Node 22 with `--experimental-async-context-frame`): there V8 carries the store
+ *   natively and it costs next to nothing.
+ * - **V8 promise hooks** otherwise (Node 20): a promise created while a store is current is
+ *   tagged with it, and the store is restored around that promise's reactions. This is how
+ *   Node 20's own AsyncLocalStorage works, minus its async-id bookkeeping, which made it cost
+ *   about a third of a task's time. Only promise continuations carry the store: a timer or I/O
+ *   callback started from a task runs with no current task (as an asyncio `call_later`
+ *   callback does); the running loop is still found (see {@link noteLoopRunning}).
+ *
+ * `ASYNCIO_TS_CONTEXT=als` or `=hooks` in the environment forces one carrier (the test suite
+ * runs under both).
+ *
+ * Users' own AsyncLocalStorage values are not carried by this slot: tasks and callbacks capture
+ * them with an `AsyncResource` when they are created (see task.ts and handles.ts).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { promiseHooks } from "node:v8";
 import type { CancellationOrigin, CancelledError } from "../exceptions.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import type { Waitable } from "./waitable.ts";
@@ -32,6 +46,109 @@ export interface TaskStore {
 
 export type Store = TaskStore | EventLoop;
 
-export const als: AsyncLocalStorage<Store> = new AsyncLocalStorage<Store>();
+/** The current-store carrier. */
+export interface ContextSlot {
+  /** Which carrier this is. */
+  readonly kind: "als" | "hooks";
+  /**
+   * The current store; in code that no task or loop callback carries (a timer or I/O callback)
+   * the running loop when exactly one runs; otherwise `undefined`.
+   */
+  getStore(): Store | undefined;
+  /** The store carried to this code, without the running-loop fallback. */
+  getOwnStore(): Store | undefined;
+  /** Calls `fn(a, b)` with `store` current (and current in every promise it creates). */
+  run<R, A, B>(store: Store, fn: (a: A, b: B) => R, a?: A, b?: B): R;
+}
+
+class AlsSlot implements ContextSlot {
+  readonly kind = "als";
+  readonly #als = new AsyncLocalStorage<Store>();
+  getStore(): Store | undefined {
+    return this.#als.getStore() ?? soleRunningLoop;
+  }
+  getOwnStore(): Store | undefined {
+    return this.#als.getStore();
+  }
+  run<R, A, B>(store: Store, fn: (a: A, b: B) => R, a?: A, b?: B): R {
+    return this.#als.run(store, fn, a as A, b as B);
+  }
+}
+
+const STORE = Symbol("asyncio-ts.store");
+type Tagged = Promise<unknown> & { [STORE]?: Store };
+
+let current: Store | undefined;
+const saved: (Store | undefined)[] = [];
+let hooksInstalled = false;
+
+function onInit(promise: Promise<unknown>): void {
+  if (current !== undefined) (promise as Tagged)[STORE] = current;
+}
+function onBefore(promise: Promise<unknown>): void {
+  saved.push(current);
+  current = (promise as Tagged)[STORE];
+}
+function onAfter(): void {
+  current = saved.pop();
+}
+
+class HooksSlot implements ContextSlot {
+  readonly kind = "hooks";
+  getStore(): Store | undefined {
+    return current ?? soleRunningLoop;
+  }
+  getOwnStore(): Store | undefined {
+    return current;
+  }
+  run<R, A, B>(store: Store, fn: (a: A, b: B) => R, a?: A, b?: B): R {
+    if (!hooksInstalled) {
+      // Installed on first use, so that importing the library costs the process nothing.
+      promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter });
+      hooksInstalled = true;
+    }
+    const previous = current;
+    current = store;
+    try {
+      return fn(a as A, b as B);
+    } finally {
+      current = previous;
+    }
+  }
+}
+
+function chooseCarrier(): ContextSlot {
+  const forced = process.env.ASYNCIO_TS_CONTEXT;
+  if (forced === "als") return new AlsSlot();
+  if (forced === "hooks") return new HooksSlot();
+  return hasAsyncContextFrame() ? new AlsSlot() : new HooksSlot();
+}
+
+/** Whether this Node implements AsyncLocalStorage with async context frames. */
+function hasAsyncContextFrame(): boolean {
+  const major = Number(process.versions.node.split(".")[0]);
+  const flags = `${process.execArgv.join(" ")} ${process.env.NODE_OPTIONS ?? ""}`;
+  if (major >= 24) return !flags.includes("--no-async-context-frame");
+  if (major >= 22) return flags.includes("--experimental-async-context-frame");
+  return false;
+}
+
+/** The runtime's one current-store carrier. */
+export const als: ContextSlot = chooseCarrier();
+
+const runningLoops = new Set<EventLoop>();
+let soleRunningLoop: EventLoop | undefined;
+
+/**
+ * Records that `loop` started or stopped running. Code that no store reaches (a timer or I/O
+ * callback, or a callback registered before `run()`) still finds the loop when only one runs,
+ * as asyncio code in the loop's thread does. @internal
+ */
+export function noteLoopRunning(loop: EventLoop, running: boolean): void {
+  if (running) runningLoops.add(loop);
+  else runningLoops.delete(loop);
+  soleRunningLoop = undefined;
+  if (runningLoops.size === 1) for (const only of runningLoops) soleRunningLoop = only;
+}
 
 export const NO_LOOP_MESSAGE = "no running event loop: start your program with run(main)";

@@ -21,7 +21,7 @@ import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
 import type { Task, TaskOptions } from "../futures/task.ts";
-import { als } from "../internal/context.ts";
+import { als, noteLoopRunning } from "../internal/context.ts";
 import { registry } from "../internal/registry.ts";
 import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
@@ -357,12 +357,14 @@ export class EventLoop implements HandleOwner {
     this.#checkOpen();
     if (this.#running) throw new RuntimeError("This event loop is already running");
     this.#running = true;
+    noteLoopRunning(this, true);
     this.#scheduleNext();
   }
 
   /** Stops processing; pending work waits for the next `_start`. @internal */
   _stop(): void {
     this.#running = false;
+    noteLoopRunning(this, false);
     this.#cancelHostWork();
   }
 

@@ -38,7 +38,7 @@ type RunnerState = "initialized" | "running" | "closing" | "closed";
 const SHUTDOWN_ROUNDS = 16;
 
 function checkNotInLoop(what: string): void {
-  const store = als.getStore();
+  const store = als.getOwnStore();
   if (store === undefined) return;
   const loop = "_isTask" in store ? store._loop : store;
   if (loop.isRunning()) {
