@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, test } from "node:test";
 import {
+  CancelledError,
   createTask,
   currentSignal,
   currentTask,
@@ -191,6 +192,19 @@ describe("currentTask() anywhere in the call tree", () => {
         { name: "resumed" },
       );
       assert.deepEqual(await task, ["resumed", "resumed", true]);
+    });
+  });
+});
+
+describe("a promise adopting a Future in a task's context", () => {
+  test("sleep(0, future) registers the adopted Future as the task's wait, so cancel reaches it", async () => {
+    await runVirtual(async () => {
+      const fut = getRunningLoop().createFuture<string>();
+      const task = createTask(async () => sleep(0, fut));
+      await sleep(1);
+      assert.equal(task.cancel(), true);
+      await assert.rejects(async () => task, CancelledError);
+      assert.equal(fut.cancelled(), true);
     });
   });
 });

@@ -7,7 +7,7 @@
  */
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { als, NO_LOOP_MESSAGE, type TaskStore, untagged } from "../internal/context.ts";
 import { checkDelay } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
@@ -116,7 +116,12 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
     } else sleeper = task._zeroSleeper = new Sleeper(loop, task, value);
   } else sleeper = new Sleeper(loop, task, value);
   pending = sleeper;
+  // Resolved with `value`: a thenable value would be adopted in a job run "as" this promise,
+  // which then needs the task's tag.
+  const plain = value === undefined || (typeof value !== "object" && typeof value !== "function");
+  if (plain) untagged.next = true;
   const promise = new Promise<T>(executor as never);
+  untagged.next = false;
   pending = null;
   if (task !== null) {
     if (task._mustCancel) {

@@ -82,8 +82,15 @@ let current: Store | undefined;
 const saved: (Store | undefined)[] = [];
 let hooksInstalled = false;
 
+/**
+ * Set while the runtime creates a promise of its own that is settled with a plain value (the
+ * promise of a `sleep`): no reaction job ever runs "as" such a promise, so it needs no tag
+ * (40 bytes saved per sleep). @internal
+ */
+export const untagged = { next: false };
+
 function onInit(promise: Promise<unknown>): void {
-  if (current !== undefined) (promise as Tagged)[STORE] = current;
+  if (current !== undefined && !untagged.next) (promise as Tagged)[STORE] = current;
 }
 function onBefore(promise: Promise<unknown>): void {
   saved.push(current);
