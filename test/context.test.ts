@@ -196,6 +196,59 @@ describe("currentTask() anywhere in the call tree", () => {
   });
 });
 
+describe("the task across other kinds of continuation", () => {
+  test("async generators and for await keep the task, and cancel reaches a wait inside one", async () => {
+    await runVirtual(async () => {
+      let cleaned = false;
+      async function* ticks(): AsyncGenerator<string | undefined> {
+        try {
+          for (;;) {
+            await sleep(10);
+            yield currentTask()?.name;
+          }
+        } finally {
+          cleaned = true;
+        }
+      }
+      const seen: (string | undefined)[] = [];
+      const task = createTask(
+        async () => {
+          for await (const name of ticks()) seen.push(name);
+        },
+        { name: "gen" },
+      );
+      await sleep(35);
+      task.cancel();
+      await assert.rejects(async () => task, CancelledError);
+      assert.deepEqual(seen, ["gen", "gen", "gen"]);
+      assert.equal(cleaned, true);
+    });
+  });
+
+  test("with two loops running, each task still sees its own loop after host-settled promises", async () => {
+    const program = (name: string) => async () => {
+      const loop = getRunningLoop();
+      const task = createTask(
+        async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return [currentTask()?.name, getRunningLoop() === loop];
+        },
+        { name },
+      );
+      return task;
+    };
+    const [a, b] = await Promise.all([run(program("a")), run(program("b"))]);
+    assert.deepEqual(
+      [a, b],
+      [
+        ["a", true],
+        ["b", true],
+      ],
+    );
+  });
+});
+
 describe("a promise adopting a Future in a task's context", () => {
   test("sleep(0, future) registers the adopted Future as the task's wait, so cancel reaches it", async () => {
     await runVirtual(async () => {
