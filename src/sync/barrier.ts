@@ -28,9 +28,8 @@
  */
 import { inspect } from "node:util";
 import { BrokenBarrierError } from "../exceptions.ts";
-import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
-import { bindLoop, RESOLVED, type Waiter, WaiterList } from "./waiters.ts";
+import { LoopBinding, RESOLVED, type Waiter, WaiterList } from "./waiters.ts";
 
 /** The states of a {@link Barrier}, shown in its inspect string. */
 export type BarrierState = "filling" | "draining" | "resetting" | "broken";
@@ -79,7 +78,7 @@ export class Barrier {
   readonly #waking = new WaiterList();
   /** The task of the wake chain woken and not yet resumed (0 or 1). */
   #woken = 0;
-  #loop: EventLoop | null = null;
+  readonly #binding = new LoopBinding();
 
   /**
    * @param parties how many tasks must call `wait()` to trip the barrier.
@@ -130,7 +129,7 @@ export class Barrier {
 
   /** Waits for the next state change. */
   #park(): Promise<unknown> {
-    const loop = (this.#loop = bindLoop(this.#loop, this));
+    const loop = this.#binding.bind(this);
     return this.#parked.park(loop, this, "wait").promise;
   }
 

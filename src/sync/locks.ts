@@ -23,10 +23,9 @@ import { inspect } from "node:util";
 import { isCancelledError, RuntimeError } from "../exceptions.ts";
 import type { Task } from "../futures/task.ts";
 import { checkFunction, typeError } from "../internal/validate.ts";
-import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount, currentTaskOrNull } from "./args.ts";
 import { holdWhile, ReleaseGuard } from "./guard.ts";
-import { bindLoop, RESOLVED_TRUE, type Waiter, WaiterList } from "./waiters.ts";
+import { LoopBinding, RESOLVED_TRUE, type Waiter, WaiterList } from "./waiters.ts";
 
 /** What {@link Lock.statistics} returns. */
 export interface LockStatistics {
@@ -75,7 +74,7 @@ export class Lock {
   readonly #waiters = new WaiterList();
   /** Waiters handed the lock that have not resumed yet: 0 or 1. */
   #woken = 0;
-  #loop: EventLoop | null = null;
+  readonly #binding = new LoopBinding();
 
   /** Whether the lock is held. */
   locked(): boolean {
@@ -97,13 +96,7 @@ export class Lock {
       this.#owner = currentTaskOrNull();
       return Promise.resolve(new ReleaseGuard(this, "Lock"));
     }
-    let loop: EventLoop;
-    try {
-      loop = this.#loop = bindLoop(this.#loop, this);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#waiters.park(loop, this, "acquire").promise as Promise<ReleaseGuard>;
+    return this.#binding.park(this.#waiters, this, "acquire") as Promise<ReleaseGuard>;
   }
 
   /** The lock was handed to `waiter` and its task resumes: it takes the lock. @internal */
@@ -204,7 +197,7 @@ export class Event {
   #value = false;
   readonly #waiters = new WaiterList();
   #woken = 0;
-  #loop: EventLoop | null = null;
+  readonly #binding = new LoopBinding();
 
   /** Whether the flag is set. asyncio's `is_set()`. */
   isSet(): boolean {
@@ -232,13 +225,7 @@ export class Event {
    */
   wait(): Promise<true> {
     if (this.#value) return RESOLVED_TRUE;
-    let loop: EventLoop;
-    try {
-      loop = this.#loop = bindLoop(this.#loop, this);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#waiters.park(loop, this, "wait").promise as Promise<true>;
+    return this.#binding.park(this.#waiters, this, "wait") as Promise<true>;
   }
 
   /** @internal */
@@ -314,7 +301,7 @@ export class Condition {
   readonly #lock: Lock;
   readonly #waiters = new WaiterList();
   #woken = 0;
-  #loop: EventLoop | null = null;
+  readonly #binding = new LoopBinding();
 
   /**
    * @param lock the lock to use (default: a new {@link Lock}), asyncio's `Condition(lock)`.
@@ -356,7 +343,7 @@ export class Condition {
    */
   async wait(): Promise<true> {
     if (!this.#lock.locked()) throw new RuntimeError("cannot wait on un-acquired lock");
-    const loop = (this.#loop = bindLoop(this.#loop, this));
+    const loop = this.#binding.bind(this);
     this.#lock.release();
     let failed = false;
     let failure: unknown;

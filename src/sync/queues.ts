@@ -33,9 +33,8 @@ import {
   rangeError,
   typeError,
 } from "../internal/validate.ts";
-import type { EventLoop } from "../loop/event-loop.ts";
 import { BinaryHeap, type Comparator, defaultCompare } from "./heap.ts";
-import { bindLoop, REPARK, RESOLVED, type Waiter, WaiterList } from "./waiters.ts";
+import { LoopBinding, REPARK, RESOLVED, type Waiter, WaiterList } from "./waiters.ts";
 
 /** Where a queue keeps its items; one per queue kind. @internal */
 export interface ItemStore<T> {
@@ -147,7 +146,7 @@ export class Queue<T> implements AsyncIterable<T> {
   #wokenJoiners = 0;
   #unfinished = 0;
   #shutdown = false;
-  #loop: EventLoop | null = null;
+  readonly #binding = new LoopBinding();
 
   /**
    * @param maxsize the capacity; 0 (default) or `Infinity` for an unbounded queue.
@@ -210,13 +209,7 @@ export class Queue<T> implements AsyncIterable<T> {
 
   #putSlow(item: T): Promise<void> {
     if (this.#shutdown) return Promise.reject(new QueueShutDown(SHUT_DOWN));
-    let loop: EventLoop;
-    try {
-      loop = this.#loop = bindLoop(this.#loop, this);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#putters.park(loop, this, "put", item).promise as Promise<void>;
+    return this.#binding.park(this.#putters, this, "put", item) as Promise<void>;
   }
 
   /**
@@ -256,13 +249,7 @@ export class Queue<T> implements AsyncIterable<T> {
       if (this.#items.length === 0) return Promise.reject(new QueueShutDown(SHUT_DOWN));
       return Promise.resolve(this.#takeItem());
     }
-    let loop: EventLoop;
-    try {
-      loop = this.#loop = bindLoop(this.#loop, this);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#getters.park(loop, this, "get").promise as Promise<T>;
+    return this.#binding.park(this.#getters, this, "get") as Promise<T>;
   }
 
   /**
@@ -365,13 +352,7 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   #joinSlow(): Promise<void> {
-    let loop: EventLoop;
-    try {
-      loop = this.#loop = bindLoop(this.#loop, this);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#joiners.park(loop, this, "join").promise as Promise<void>;
+    return this.#binding.park(this.#joiners, this, "join") as Promise<void>;
   }
 
   #wakeJoiners(): void {

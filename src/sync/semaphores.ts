@@ -20,11 +20,10 @@
  * @module
  */
 import { inspect } from "node:util";
-import type { EventLoop } from "../loop/event-loop.ts";
 import { checkCount } from "./args.ts";
 import { holdWhile, ReleaseGuard } from "./guard.ts";
 import { describeState } from "./locks.ts";
-import { bindLoop, type Waiter, WaiterList } from "./waiters.ts";
+import { LoopBinding, type Waiter, WaiterList } from "./waiters.ts";
 
 /** What {@link Semaphore.statistics} returns. */
 export interface SemaphoreStatistics {
@@ -70,7 +69,7 @@ export class Semaphore {
   /** @internal */ _value: number;
   readonly #waiters = new WaiterList();
   #woken = 0;
-  #loop: EventLoop | null = null;
+  readonly #binding = new LoopBinding();
 
   /**
    * @param value the initial number of permits (default 1).
@@ -106,13 +105,7 @@ export class Semaphore {
   }
 
   #acquireSlow(): Promise<ReleaseGuard> {
-    let loop: EventLoop;
-    try {
-      loop = this.#loop = bindLoop(this.#loop, this);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#waiters.park(loop, this, "acquire").promise as Promise<ReleaseGuard>;
+    return this.#binding.park(this.#waiters, this, "acquire") as Promise<ReleaseGuard>;
   }
 
   /** A permit was handed to `waiter` and its task resumes with it. @internal */

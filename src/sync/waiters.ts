@@ -269,6 +269,37 @@ export function bindLoop(bound: EventLoop | null, owner: object): EventLoop {
   return loop;
 }
 
+/**
+ * The loop a primitive is bound to: the first loop it waits on, as an asyncio primitive binds
+ * to its loop on first use. Each primitive holds one.
+ */
+export class LoopBinding {
+  loop: EventLoop | null = null;
+
+  /**
+   * Binds to the running loop (or checks that it is the bound one) and returns it.
+   * @throws {RuntimeError} outside a running loop, or on another loop than the bound one.
+   */
+  bind(owner: object): EventLoop {
+    this.loop = bindLoop(this.loop, owner);
+    return this.loop;
+  }
+
+  /**
+   * Parks a new waiter for the current task at the back of `list` and returns its promise; a
+   * binding error comes back as a rejected promise, with nothing parked.
+   */
+  park(list: WaiterList, owner: WaiterOwner, what: string, payload?: unknown): Promise<unknown> {
+    let loop: EventLoop;
+    try {
+      loop = this.bind(owner);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return list.park(loop, owner, what, payload).promise;
+  }
+}
+
 /** A resolved promise shared by fast paths that resolve to nothing. */
 export const RESOLVED: Promise<void> = Promise.resolve();
 /** A resolved promise shared by fast paths that resolve to `true`. */
