@@ -51,6 +51,7 @@ export {
 } from "./io/executors.ts";
 export { type ClientConnectedCallback, Server } from "./io/server.ts";
 export {
+  type ReadTransport,
   type Separator,
   StreamReader,
   type StreamReaderOptions,
