@@ -108,6 +108,17 @@ function startTask(task: Task<unknown>): void {
   } else task._finish(true, result);
 }
 
+/** A task's rarely used state, kept out of the Task object to keep every task small. */
+interface TaskExtras {
+  /** The controller of `task.signal`, made on first use. */
+  controller: AbortController | null;
+  /** Waits beyond the first (a task mostly waits on one thing at a time). */
+  waiters: Set<Waitable> | null;
+  /** Debug mode: where the task was created, and where its current wait began. */
+  creationStack: string | undefined;
+  waitStack: string | undefined;
+}
+
 function originOfCancel(): CancellationOrigin {
   const store = als.getStore();
   if (store !== undefined && "_isTask" in store) {
@@ -158,20 +169,18 @@ export class Task<T = unknown>
   declare readonly _isTask: true;
   declare _loop: EventLoop;
   /** @internal */ _fn: (() => T | PromiseLike<T>) | null;
-  /** @internal */ readonly _id: number;
-  /** @internal */ _name: string | null = null;
+  /** The name, or the task's number until the name is first read (`Task-N`). @internal */
+  _name: string | number;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _waiter: Waitable | null = null;
   /** @internal */ _zeroSleeper: unknown = null;
-  /** @internal */ _extraWaiters: Set<Waitable> | null = null;
-  /** @internal */ _controller: AbortController | null = null;
+  /** The signal's controller, extra waits, debug stacks: allocated on first use. @internal */
+  _extras: TaskExtras | null = null;
   /** The creator's async context, until a lazily started task starts. @internal */
   _context: AsyncResource | null = null;
   /** @internal */ _prev: ListNode | null = null;
   /** @internal */ _next: ListNode | null = null;
-  /** Debug mode only: where the task was created and where its current wait began. @internal */
-  _stacks: { creation?: string; wait?: string } | null = null;
 
   /**
    * Prefer {@link createTask}. Creates a task running `fn` on `options.loop` or the running loop.
@@ -190,10 +199,9 @@ export class Task<T = unknown>
     if (loop.isClosed()) throw new RuntimeError("Event loop is closed");
     super({ loop });
     this._fn = fn;
-    this._id = ++taskCounter;
-    if (options?.name !== undefined) this._name = options.name;
+    this._name = options?.name ?? ++taskCounter;
     loop._tasks.add(this as Task<unknown>);
-    if (loop.getDebug()) this._stacks = { creation: new Error().stack };
+    if (loop.getDebug()) this.#extras().creationStack = new Error().stack;
     if (instrument.active) instrument.emit("created", this);
     if (options?.eagerStart === true) {
       als.run(this as Task<unknown>, startTask, this as Task<unknown>);
@@ -207,7 +215,7 @@ export class Task<T = unknown>
 
   /** The task's name; `Task-N` unless given. Settable. */
   get name(): string {
-    if (this._name === null) this._name = `Task-${this._id}`;
+    if (typeof this._name === "number") this._name = `Task-${this._name}`;
     return this._name;
   }
 
@@ -237,9 +245,10 @@ export class Task<T = unknown>
    * that they stop too; an `AbortError` caused by it counts as a cancellation.
    */
   get signal(): AbortSignal {
-    let controller = this._controller;
+    const extras = this.#extras();
+    let controller = extras.controller;
     if (controller === null) {
-      controller = this._controller = new AbortController();
+      controller = extras.controller = new AbortController();
       if (this._numCancelsRequested > 0) controller.abort(this._makeCancelledError());
     }
     return controller.signal;
@@ -267,14 +276,15 @@ export class Task<T = unknown>
     this._cancelMessage = msg;
     this._cancelOrigin = origin;
     if (instrument.active) instrument.emit("cancel-requested", this, origin);
-    const controller = this._controller;
+    const extras = this._extras;
+    const controller = extras === null ? null : extras.controller;
     if (controller !== null && !controller.signal.aborted) {
       controller.abort(this._makeCancelledError());
     }
     let delivered = false;
     const waiter = this._waiter;
     if (waiter !== null) delivered = waiter._cancel(msg, origin);
-    const extra = this._extraWaiters;
+    const extra = this._extras?.waiters ?? null;
     if (extra !== null && extra.size > 0) {
       for (const w of [...extra]) if (w._cancel(msg, origin)) delivered = true;
     }
@@ -297,7 +307,8 @@ export class Task<T = unknown>
       this._numCancelsRequested--;
       if (this._numCancelsRequested === 0) {
         this._mustCancel = false;
-        if (this._controller?.signal.aborted) this._controller = null;
+        const extras = this._extras;
+        if (extras?.controller?.signal.aborted) extras.controller = null;
       }
     }
     return this._numCancelsRequested;
@@ -320,10 +331,11 @@ export class Task<T = unknown>
   getStack(): string[] {
     const lines: string[] = [];
     if (this._waiter !== null) lines.push(`waiting on ${this._waiter._describeWait()}`);
-    if (this._extraWaiters !== null) {
-      for (const w of this._extraWaiters) lines.push(`waiting on ${w._describeWait()}`);
+    const extras = this._extras;
+    if (extras?.waiters) {
+      for (const w of extras.waiters) lines.push(`waiting on ${w._describeWait()}`);
     }
-    const wait = this._stacks?.wait;
+    const wait = extras?.waitStack;
     if (lines.length > 0 && wait !== undefined) {
       for (const line of wait.split("\n").slice(1)) lines.push(line.trim());
     }
@@ -332,7 +344,7 @@ export class Task<T = unknown>
 
   /** The stack where the task was created (debug mode only). */
   getCreationStack(): string | undefined {
-    return this._stacks?.creation;
+    return this._extras?.creationStack;
   }
 
   // ---- TaskStore: used by what the task waits on ----
@@ -341,16 +353,17 @@ export class Task<T = unknown>
   _addWaiter(waitable: Waitable): void {
     if (this._waiter === null) this._waiter = waitable;
     else {
-      if (this._extraWaiters === null) this._extraWaiters = new Set();
-      this._extraWaiters.add(waitable);
+      const extras = this.#extras();
+      if (extras.waiters === null) extras.waiters = new Set();
+      extras.waiters.add(waitable);
     }
-    if (this._loop.getDebug()) (this._stacks ??= {}).wait = new Error().stack;
+    if (this._loop.getDebug()) this.#extras().waitStack = new Error().stack;
   }
 
   /** @internal */
   _removeWaiter(waitable: Waitable): void {
     if (this._waiter === waitable) this._waiter = null;
-    else if (this._extraWaiters !== null) this._extraWaiters.delete(waitable);
+    else this._extras?.waiters?.delete(waitable);
   }
 
   /** @internal */
@@ -399,10 +412,22 @@ export class Task<T = unknown>
     }
     this._mustCancel = false;
     this._waiter = null;
-    this._extraWaiters = null;
+    if (this._extras !== null) this._extras.waiters = null;
     this._loop._tasks.delete(this as Task<unknown>);
     if (instrument.active) instrument.emit("done", this);
     this._scheduleCallbacks();
+  }
+
+  #extras(): TaskExtras {
+    if (this._extras === null) {
+      this._extras = {
+        controller: null,
+        waiters: null,
+        creationStack: undefined,
+        waitStack: undefined,
+      };
+    }
+    return this._extras;
   }
 
   #stateName(): string {
