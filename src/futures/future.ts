@@ -60,13 +60,15 @@ type Settle = ((value: unknown) => unknown) | null | undefined;
 export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
   readonly _future: Future<unknown>;
   _task: TaskStore | null = null;
-  #onFulfilled: Settle;
+  /** The fulfilment handler; once settled with success and not chained, the outcome value. */
+  #onFulfilled: Settle | unknown;
   #onRejected: Settle;
-  #promise: Promise<unknown> | null = null;
-  #resolve: ((v: unknown) => void) | null = null;
-  #reject: ((e: unknown) => void) | null = null;
-  #done = false;
-  #value: unknown;
+  /**
+   * What chaining on this waiter sees: `undefined` while pending and not chained; a `Chain`
+   * while pending and chained; `SETTLED_OK` once settled with success and not chained (the
+   * value then sits in `#onFulfilled`); otherwise a native promise of the outcome.
+   */
+  #outcome: Chain | Promise<unknown> | typeof SETTLED_OK | undefined = undefined;
 
   constructor(future: Future<unknown>, onFulfilled: Settle, onRejected: Settle) {
     this._future = future;
@@ -111,17 +113,18 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
         ok = false;
       }
     }
-    if (this.#resolve !== null) {
-      if (ok) this.#resolve(value);
-      else this.#reject!(value);
-      this.#resolve = this.#reject = null;
+    const outcome = this.#outcome;
+    if (outcome instanceof Chain) {
+      if (ok) outcome.resolve(value);
+      else outcome.reject(value);
+      this.#outcome = outcome.promise;
     } else if (!ok) {
       // Nobody chained yet: reject a real promise so an unhandled error surfaces as natively.
-      this.#promise = Promise.reject(value);
+      this.#outcome = Promise.reject(value);
     } else {
-      this.#value = value;
+      this.#onFulfilled = value;
+      this.#outcome = SETTLED_OK;
     }
-    this.#done = true;
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a waiter is a thenable on purpose.
@@ -129,16 +132,30 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
     onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    if (this.#promise === null) {
-      if (this.#done) this.#promise = Promise.resolve(this.#value);
-      else {
-        this.#promise = new Promise((resolve, reject) => {
-          this.#resolve = resolve;
-          this.#reject = reject;
-        });
-      }
+    let outcome = this.#outcome;
+    if (outcome === undefined) outcome = this.#outcome = new Chain();
+    else if (outcome === SETTLED_OK) {
+      outcome = this.#outcome = Promise.resolve(this.#onFulfilled);
+      this.#onFulfilled = null;
     }
-    return this.#promise.then(onFulfilled, onRejected);
+    const promise = outcome instanceof Chain ? outcome.promise : outcome;
+    return promise.then(onFulfilled, onRejected);
+  }
+}
+
+/** Marks a waiter settled with success whose value no one has chained on yet. */
+const SETTLED_OK: unique symbol = Symbol("settled");
+
+/** The native promise behind a waiter someone chained on before it settled. */
+class Chain {
+  readonly promise: Promise<unknown>;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+  constructor() {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
 }
 
