@@ -240,8 +240,8 @@ export interface FutureOptions {
  */
 export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   /** @internal */ _state = PENDING;
-  /** @internal */ _result: T | undefined = undefined;
-  /** @internal */ _exception: unknown = undefined;
+  /** The result, or the exception when `_hasException`. @internal */
+  _result: T | undefined = undefined;
   /** @internal */ _hasException = false;
   /** @internal */ _loop: EventLoop | null;
   /** @internal */ _callbacks: Array<FutureWaiter | DoneCallback<unknown>> | null = null;
@@ -257,6 +257,14 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
       }
     }
     this._loop = options?.loop ?? currentLoop();
+  }
+
+  /** The exception (shares `_result`'s slot: a Future has one or the other). @internal */
+  get _exception(): unknown {
+    return this._result;
+  }
+  set _exception(error: unknown) {
+    this._result = error as T;
   }
 
   /** The loop this Future belongs to. @throws {RuntimeError} if it has none and none runs. */
