@@ -14,6 +14,7 @@ import {
   currentTask,
   Future,
   getRunningLoop,
+  Queue,
   run,
   sleep,
   type Task,
@@ -254,6 +255,22 @@ describe("a promise adopting a Future in a task's context", () => {
     await runVirtual(async () => {
       const fut = getRunningLoop().createFuture<string>();
       const task = createTask(async () => sleep(0, fut));
+      await sleep(1);
+      assert.equal(task.cancel(), true);
+      await assert.rejects(async () => task, CancelledError);
+      assert.equal(fut.cancelled(), true);
+    });
+  });
+});
+
+describe("a queue item that is a Future", () => {
+  test("awaiting get() adopts the Future in the getter's context, so cancel reaches it", async () => {
+    await runVirtual(async () => {
+      const queue = new Queue<Future<string>>();
+      const fut = getRunningLoop().createFuture<string>();
+      const task = createTask(async () => queue.get());
+      await sleep(1);
+      queue.putNowait(fut);
       await sleep(1);
       assert.equal(task.cancel(), true);
       await assert.rejects(async () => task, CancelledError);

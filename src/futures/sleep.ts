@@ -7,7 +7,7 @@
  */
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, NO_LOOP_MESSAGE, type TaskStore, untagged } from "../internal/context.ts";
+import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore, untagged } from "../internal/context.ts";
 import { checkDelay } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
@@ -45,7 +45,7 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
         return;
       }
     }
-    this._resolve(this._value);
+    resolveFor(task, this._resolve, this._value);
   }
 
   _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {

@@ -146,6 +146,28 @@ function hasAsyncContextFrame(): boolean {
 /** The runtime's one current-store carrier. */
 export const als: ContextSlot = chooseCarrier();
 
+/**
+ * Resolves a promise that `task` awaits with `value`. A thenable value (a Future a queue held,
+ * `sleep(0, future)`) is adopted in a job that calls its `then`; that job must run in the task's
+ * context so that the task registers the wait (and its cancellation reaches the Future). With
+ * promise hooks the promise's tag sees to it; with AsyncLocalStorage the job takes the context
+ * current at `resolve()`, so the resolve then runs inside the task's context. @internal
+ */
+export function resolveFor(
+  task: TaskStore | null,
+  resolve: (value: unknown) => void,
+  value: unknown,
+): void {
+  if (
+    task !== null &&
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  ) {
+    als.run(task, resolve, value);
+  } else resolve(value);
+}
+
 const runningLoops = new Set<EventLoop>();
 let soleRunningLoop: EventLoop | undefined;
 

@@ -29,7 +29,7 @@
  */
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore } from "../internal/context.ts";
 import { instrument } from "../internal/instrument.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
@@ -177,7 +177,7 @@ export class Waiter implements Waitable, ReadyEntry {
     }
     task?._removeWaiter(this);
     this._state = SETTLED;
-    this._resolve(value);
+    resolveFor(task, this._resolve, value);
   }
 
   /** What `Task.getStack()` shows, e.g. `<Lock [locked, waiters:2]>.acquire()`. @internal */
