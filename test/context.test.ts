@@ -279,6 +279,23 @@ describe("a queue item that is a Future", () => {
   });
 });
 
+describe("a Future whose result is a Future", () => {
+  test("awaiting it adopts the inner Future in the awaiting task's context, so cancel reaches it", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const outer = loop.createFuture<Future<string>>();
+      const inner = loop.createFuture<string>();
+      const task = createTask(async () => outer);
+      await sleep(1);
+      outer.setResult(inner);
+      await sleep(1);
+      assert.equal(task.cancel(), true);
+      await assert.rejects(async () => task, CancelledError);
+      assert.equal(inner.cancelled(), true);
+    });
+  });
+});
+
 describe("the current-task carrier", () => {
   test("is AsyncLocalStorage where Node implements it with context frames, promise hooks before", () => {
     const major = Number(process.versions.node.split(".")[0]);

@@ -26,7 +26,7 @@ import {
   RuntimeError,
 } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { als, isThenable, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { instrument } from "../internal/instrument.ts";
 import {
   checkFunction,
@@ -97,8 +97,16 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
       if (fut._hasException) {
         fut._markRetrieved();
         this.#settle(false, fut._exception);
+      } else if (task !== null && isThenable(fut._result)) {
+        // A thenable result is adopted next; see resolveFor.
+        als.run(task, settleWith, this, fut._result);
       } else this.#settle(true, fut._result);
     } else this.#settle(false, fut._getCancelledError());
+  }
+
+  /** @internal */
+  _settleOk(value: unknown): void {
+    this.#settle(true, value);
   }
 
   #settle(ok: boolean, value: unknown): void {
@@ -141,6 +149,10 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
     const promise = outcome instanceof Chain ? outcome.promise : outcome;
     return promise.then(onFulfilled, onRejected);
   }
+}
+
+function settleWith(waiter: FutureWaiter, value: unknown): void {
+  waiter._settleOk(value);
 }
 
 /** Marks a waiter settled with success whose value no one has chained on yet. */

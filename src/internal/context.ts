@@ -158,14 +158,17 @@ export function resolveFor(
   resolve: (value: unknown) => void,
   value: unknown,
 ): void {
-  if (
-    task !== null &&
+  if (task !== null && isThenable(value)) als.run(task, resolve, value);
+  else resolve(value);
+}
+
+/** Whether `value` has a `then` method (so a promise resolved with it adopts it). @internal */
+export function isThenable(value: unknown): boolean {
+  return (
     value !== null &&
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function"
-  ) {
-    als.run(task, resolve, value);
-  } else resolve(value);
+  );
 }
 
 const runningLoops = new Set<EventLoop>();
