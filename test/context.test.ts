@@ -294,6 +294,25 @@ describe("a Future whose result is a Future", () => {
       assert.equal(inner.cancelled(), true);
     });
   });
+
+  test("the same when the outer Future was already done when the task awaited it", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const outer = loop.createFuture<Future<string>>();
+      const inner = loop.createFuture<string>();
+      outer.setResult(inner);
+      // Another task awaits a done Future first, so that a shared drain would run in its context.
+      const other = createTask(async () => {
+        await outer;
+      });
+      const task = createTask(async () => outer);
+      await sleep(1);
+      assert.equal(task.cancel(), true);
+      await assert.rejects(async () => task, CancelledError);
+      assert.equal(inner.cancelled(), true);
+      other.cancel();
+    });
+  });
 });
 
 describe("the current-task carrier", () => {

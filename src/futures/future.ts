@@ -406,7 +406,12 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     const waiter = new FutureWaiter(this as Future<unknown>, onFulfilled as Settle, onRejected);
     if (this._state !== PENDING) {
       // asyncio does not suspend on a done Future; the nearest here is a microtask.
-      runSoonOnMicrotask(waiter);
+      if (this._state === FINISHED && !this._hasException && isThenable(this._result)) {
+        // The result is adopted next: from a reaction made here, in the awaiter's context
+        // (see resolveFor), rather than from the shared drain.
+        const result = this._result;
+        SETTLED.then(() => waiter._settleOk(result));
+      } else runSoonOnMicrotask(waiter);
       return waiter as PromiseLike<R1 | R2>;
     }
     const store = als.getStore();
