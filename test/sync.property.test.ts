@@ -48,6 +48,21 @@ const externalCancels = fc.array(
   },
 );
 
+/** One step of a Lock or Semaphore script: hold it for `ms` (then maybe cancel a task), or sleep. */
+type HoldOp = { kind: "hold"; ms: number; cancel: number | null } | { kind: "sleep"; ms: number };
+
+/** Scripts for 2 to `maxTasks` tasks, each of 1 to 5 steps. */
+function holdScripts(maxTasks: number): fc.Arbitrary<HoldOp[][]> {
+  const op: fc.Arbitrary<HoldOp> = fc.oneof(
+    fc.record({ kind: fc.constant("hold" as const), ms, cancel: cancelTarget }),
+    fc.record({ kind: fc.constant("sleep" as const), ms }),
+  );
+  return fc.array(fc.array(op, { minLength: 1, maxLength: 5 }), {
+    minLength: 2,
+    maxLength: maxTasks,
+  });
+}
+
 function isCancellation(error: unknown): boolean {
   return error instanceof CancelledError;
 }
@@ -85,15 +100,7 @@ async function drive(
 }
 
 describe("Lock, property-based", () => {
-  type Op = { kind: "hold"; ms: number; cancel: number | null } | { kind: "sleep"; ms: number };
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({ kind: fc.constant("hold" as const), ms, cancel: cancelTarget }),
-    fc.record({ kind: fc.constant("sleep" as const), ms }),
-  );
-  const scripts = fc.array(fc.array(op, { minLength: 1, maxLength: 5 }), {
-    minLength: 2,
-    maxLength: 6,
-  });
+  const scripts = holdScripts(6);
 
   test("mutual exclusion, no lost hand-over and no deadlock under random cancellations", async () => {
     await fc.assert(
@@ -102,7 +109,7 @@ describe("Lock, property-based", () => {
           const lock = new Lock();
           let inside = 0;
           const tasks: Task<unknown>[] = [];
-          const critical = async (o: Extract<Op, { kind: "hold" }>) => {
+          const critical = async (o: Extract<HoldOp, { kind: "hold" }>) => {
             inside++;
             assert.equal(inside, 1, "two tasks hold the lock");
             assert.equal(lock.statistics().owner, currentTask());
@@ -151,15 +158,7 @@ describe("Lock, property-based", () => {
 });
 
 describe("Semaphore, property-based", () => {
-  type Op = { kind: "hold"; ms: number; cancel: number | null } | { kind: "sleep"; ms: number };
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({ kind: fc.constant("hold" as const), ms, cancel: cancelTarget }),
-    fc.record({ kind: fc.constant("sleep" as const), ms }),
-  );
-  const scripts = fc.array(fc.array(op, { minLength: 1, maxLength: 5 }), {
-    minLength: 2,
-    maxLength: 8,
-  });
+  const scripts = holdScripts(8);
 
   test("at most n holders, no permit leaked or invented, nobody left waiting for a free permit", async () => {
     await fc.assert(
