@@ -8,27 +8,12 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import type { WorkloadResult } from "./run.ts";
 
 interface Saved {
   env: { node: string; date: string; commit: string };
   options: { reps: number };
-  results: {
-    id: string;
-    title: string;
-    description: string;
-    n: number;
-    metric: string;
-    better: string;
-    contenders: {
-      id: string;
-      label: string;
-      note?: string;
-      skipped?: string;
-      values: number[];
-      median?: number;
-    }[];
-    targets: { text: string; status: string; detail: string }[];
-  }[];
+  results: WorkloadResult[];
 }
 
 function fmt(v: number | undefined): string {

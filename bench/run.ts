@@ -283,7 +283,8 @@ interface TargetResult {
   detail: string;
 }
 
-interface WorkloadResult {
+/** The results of one workload, as saved in bench/results/*.json (read by report.ts). */
+export interface WorkloadResult {
   id: string;
   title: string;
   description: string;
