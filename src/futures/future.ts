@@ -26,12 +26,13 @@ import {
   RuntimeError,
 } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, isThenable, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { instrument } from "../internal/instrument.ts";
 import {
   checkFunction,
   checkOptionalString,
   checkOptions,
+  isThenable,
   typeError,
 } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";

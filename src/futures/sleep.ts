@@ -8,7 +8,7 @@
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore, untagged } from "../internal/context.ts";
-import { checkDelay } from "../internal/validate.ts";
+import { checkDelay, isThenable } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
 import type { TimerEntry } from "../loop/timer-heap.ts";
@@ -118,8 +118,7 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
   pending = sleeper;
   // Resolved with `value`: a thenable value would be adopted in a job run "as" this promise,
   // which then needs the task's tag.
-  const plain = value === undefined || (typeof value !== "object" && typeof value !== "function");
-  if (plain) untagged.next = true;
+  if (!isThenable(value)) untagged.next = true;
   const promise = new Promise<T>(executor as never);
   untagged.next = false;
   pending = null;

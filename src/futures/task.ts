@@ -37,6 +37,7 @@ import {
   checkFunction,
   checkOptionalString,
   checkOptions,
+  isThenable,
   typeError,
 } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
@@ -98,11 +99,7 @@ function startTask(task: Task<unknown>): void {
     return;
   }
   if (result instanceof Promise) result.then(onTaskFulfilled, onTaskRejected);
-  else if (
-    result !== null &&
-    (typeof result === "object" || typeof result === "function") &&
-    typeof (result as PromiseLike<unknown>).then === "function"
-  ) {
+  else if (isThenable(result)) {
     // A Future or other thenable: adopt it in this context, so the task registers the wait.
     Promise.resolve(result).then(onTaskFulfilled, onTaskRejected);
   } else task._finish(true, result);
@@ -468,11 +465,7 @@ Object.defineProperty(Task.prototype, "_isTask", { value: true });
 
 function checkTaskArgs(fn: unknown, options: unknown): void {
   if (typeof fn !== "function") {
-    if (
-      fn !== null &&
-      typeof fn === "object" &&
-      typeof (fn as PromiseLike<unknown>).then === "function"
-    ) {
+    if (isThenable(fn)) {
       throw new TypeError(
         "Expected `fn` to be a function, got a promise: a promise is already running and cannot " +
           "be made a task; pass the function instead, e.g. createTask(() => work()) rather than " +

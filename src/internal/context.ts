@@ -24,6 +24,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { promiseHooks } from "node:v8";
 import type { CancellationOrigin, CancelledError } from "../exceptions.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
+import { isThenable } from "./validate.ts";
 import type { Waitable } from "./waitable.ts";
 
 /** What a Task looks like to the code that makes it wait (futures, sleep). */
@@ -160,15 +161,6 @@ export function resolveFor(
 ): void {
   if (task !== null && isThenable(value)) als.run(task, resolve, value);
   else resolve(value);
-}
-
-/** Whether `value` has a `then` method (so a promise resolved with it adopts it). @internal */
-export function isThenable(value: unknown): boolean {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 const runningLoops = new Set<EventLoop>();

@@ -62,3 +62,12 @@ export function checkOptions(name: string, value: unknown): void {
     throw typeError(name, "an options object", value);
   }
 }
+
+/** Whether `value` has a `then` method (so a promise resolved with it adopts it). */
+export function isThenable(value: unknown): boolean {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}

@@ -12,7 +12,7 @@ import { RuntimeError } from "../exceptions.ts";
 import { currentTask, ensureFuture } from "../futures/current.ts";
 import { Future } from "../futures/future.ts";
 import type { Task } from "../futures/task.ts";
-import { typeError } from "../internal/validate.ts";
+import { isThenable, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 
 /**
@@ -26,12 +26,7 @@ export type FutureOf<A> = A extends Future<unknown> ? A : Future<AwaitedResult<A
 
 /** Whether `value` is something the combinators accept: a Future, a thenable or a function. */
 export function isAwaitableOrFunction(value: unknown): boolean {
-  if (typeof value === "function") return true;
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    typeof (value as PromiseLike<unknown>).then === "function"
-  );
+  return typeof value === "function" || isThenable(value);
 }
 
 /** Throws a TypeError naming `name` unless `value` is a Future, a thenable or a function. */

@@ -22,7 +22,7 @@
 import { inspect } from "node:util";
 import { isCancelledError, RuntimeError } from "../exceptions.ts";
 import type { Task } from "../futures/task.ts";
-import { checkFunction, typeError } from "../internal/validate.ts";
+import { checkFunction, isThenable, typeError } from "../internal/validate.ts";
 import { checkCount, currentTaskOrNull } from "./args.ts";
 import { holdWhile, ReleaseGuard } from "./guard.ts";
 import { LoopBinding, RESOLVED_TRUE, type Waiter, WaiterList } from "./waiters.ts";
@@ -442,11 +442,7 @@ export class Condition {
 }
 
 function checkPredicateResult<T>(value: T): T {
-  if (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  ) {
+  if (isThenable(value)) {
     throw new TypeError(
       "Expected `predicate` to return a value, got a promise: the predicate runs with the lock held and must be synchronous",
     );
