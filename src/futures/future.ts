@@ -27,7 +27,6 @@ import {
 } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
-import { instrument } from "../internal/instrument.ts";
 import {
   checkFunction,
   checkOptionalString,
@@ -83,7 +82,6 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
     const task = this._task;
     if (task !== null) {
       task._removeWaiter(fut);
-      if (instrument.active) instrument.emit("woken", task, fut);
       if (task._mustCancel) {
         // As asyncio's Task.__wakeup/__step: a cancel that arrived after the Future completed but
         // before the task resumed is delivered at the resumption, replacing the outcome. The
@@ -434,7 +432,6 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
         waiter._task = store;
         if (this._loop === null) this._loop = store._loop;
         store._addWaiter(this);
-        if (instrument.active) instrument.emit("waiting", store, this);
         // As asyncio's Task.__step: a pending cancellation cancels what the task now awaits.
         if (store._mustCancel && this._cancel(store._cancelMessage, store._cancelOrigin)) {
           store._mustCancel = false;

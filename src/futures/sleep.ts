@@ -122,6 +122,9 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
   const promise = new Promise<T>(executor as never);
   untagged.next = false;
   pending = null;
+  // The deadline is set before the wait is registered, so that whoever observes the registration
+  // (a tracer) sees `<sleep until …>`.
+  if (delay > 0) sleeper._when = delay === Number.POSITIVE_INFINITY ? delay : loop.time() + delay;
   if (task !== null) {
     if (task._mustCancel) {
       sleeper._cancelled = true;
@@ -133,10 +136,6 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
   if (delay <= 0) {
     sleeper._queued = true;
     loop._pushReady(sleeper);
-  } else if (delay === Number.POSITIVE_INFINITY) sleeper._when = delay;
-  else {
-    sleeper._when = loop.time() + delay;
-    loop._pushTimer(sleeper);
-  }
+  } else if (delay !== Number.POSITIVE_INFINITY) loop._pushTimer(sleeper);
   return promise;
 }

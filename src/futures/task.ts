@@ -355,12 +355,15 @@ export class Task<T = unknown>
       extras.waiters.add(waitable);
     }
     if (this._loop.getDebug()) this.#extras().waitStack = new Error().stack;
+    // Every wait (Future, sleep, primitive, I/O) registers here: the one place to report it.
+    if (instrument.active) instrument.emit("waiting", this, waitable);
   }
 
   /** @internal */
   _removeWaiter(waitable: Waitable): void {
     if (this._waiter === waitable) this._waiter = null;
-    else this._extras?.waiters?.delete(waitable);
+    else if (this._extras?.waiters?.delete(waitable) !== true) return;
+    if (instrument.active) instrument.emit("woken", this, waitable);
   }
 
   /** @internal */

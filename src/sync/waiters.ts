@@ -30,7 +30,6 @@
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore } from "../internal/context.ts";
-import { instrument } from "../internal/instrument.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
 import { runningLoopOrNull } from "../loop/running.ts";
@@ -104,7 +103,6 @@ export class Waiter implements Waitable, ReadyEntry {
         return;
       }
       task._addWaiter(this);
-      if (instrument.active) instrument.emit("waiting", task, this);
     }
   }
 
@@ -147,7 +145,6 @@ export class Waiter implements Waitable, ReadyEntry {
     if (this._state !== WOKEN) return;
     const task = this._task;
     if (task !== null) {
-      if (instrument.active) instrument.emit("woken", task, this);
       if (task._mustCancel) {
         // Cancelled after the wake-up, before delivery: the turn goes back to the owner.
         task._removeWaiter(this);
