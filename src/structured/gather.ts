@@ -21,6 +21,7 @@
  */
 import { type CancellationOrigin, CancelledError } from "../exceptions.ts";
 import { Future } from "../futures/future.ts";
+import { markAwaiter } from "../internal/awaiter.ts";
 import { checkBoolean, checkOptions, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { runningLoopOrNull } from "../loop/running.ts";
@@ -67,6 +68,7 @@ class GatheringFuture<T> extends Future<T> {
     this.#children = children;
     this.#remaining = distinct;
     this.#returnExceptions = returnExceptions;
+    markAwaiter(this._onChildDone, this);
   }
 
   /**

@@ -14,6 +14,7 @@
  */
 import type { AwaitableOrFunction } from "../futures/current.ts";
 import { Future } from "../futures/future.ts";
+import { markAwaiter } from "../internal/awaiter.ts";
 import { type AwaitedResult, checkAwaitable, toFuture } from "./common.ts";
 
 /**
@@ -70,7 +71,7 @@ export function shield<A extends AwaitableOrFunction<unknown>>(aw: A): Future<Aw
   const onOuterDone = (): void => {
     if (!inner.done()) inner.removeDoneCallback(onInnerDone);
   };
-  inner.addDoneCallback(onInnerDone);
+  inner.addDoneCallback(markAwaiter(onInnerDone, outer));
   outer.addDoneCallback(onOuterDone);
   return outer;
 }

@@ -37,6 +37,7 @@ import {
 import { currentTask } from "../futures/current.ts";
 import type { Future } from "../futures/future.ts";
 import { Task, type TaskOptions } from "../futures/task.ts";
+import { markAwaiter } from "../internal/awaiter.ts";
 import { checkFunction, checkOptions } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { getRunningLoop } from "../loop/running.ts";
@@ -302,7 +303,8 @@ export class TaskGroup {
     }
   }
 
-  readonly #onTaskDone = (task: Future<unknown>): void => {
+  // Marked with the group, so that introspection shows the parent as each child's awaiter.
+  readonly #onTaskDone = markAwaiter((task: Future<unknown>): void => {
     const t = task as Task<unknown>;
     this.#tasks.delete(t);
     const completed = this.#onCompleted;
@@ -333,7 +335,12 @@ export class TaskGroup {
       this.#parentCancelRequested = true;
       parent._requestCancel(undefined, origin);
     }
-  };
+  }, this);
+
+  /** The task running the body (the children's awaiter), once entered. @internal */
+  get _parentTask(): Task<unknown> | null {
+    return this.#parent;
+  }
 
   #parentCancelledOrigin(error: unknown): CancellationOrigin {
     const why = error instanceof Error && error.message ? `: ${error.message}` : "";

@@ -13,6 +13,7 @@
  */
 import type { AwaitableOrFunction } from "../futures/current.ts";
 import type { Future } from "../futures/future.ts";
+import { markAwaiter } from "../internal/awaiter.ts";
 import { checkOptionalDelay, checkOptions, describeValue } from "../internal/validate.ts";
 import type { TimerHandle } from "../loop/handles.ts";
 import { getRunningLoop } from "../loop/running.ts";
@@ -124,6 +125,7 @@ export async function wait<A extends AwaitableOrFunction<unknown>>(
   if (timeout !== null && timeout !== Number.POSITIVE_INFINITY) {
     handle = loop.callLater(timeout, release);
   }
+  markAwaiter(onCompletion, waiter);
   for (const f of fs) f.addDoneCallback(onCompletion);
   try {
     await waiter;
