@@ -40,6 +40,27 @@ export {
 } from "./futures/future.ts";
 export { sleep } from "./futures/sleep.ts";
 export { Task, type TaskOptions } from "./futures/task.ts";
+
+// Introspection (loading the entry point installs the global introspection hook that
+// debuggers and tools read from outside the process).
+import "./introspection/hook.ts";
+
+export {
+  type CallGraphOptions,
+  captureCallGraph,
+  type FutureCallGraph,
+  formatCallGraph,
+  type PrintCallGraphOptions,
+  printCallGraph,
+} from "./introspection/graph.ts";
+export { formatTaskTable, formatTaskTree } from "./introspection/ps.ts";
+export {
+  captureTasks,
+  type LoopSnapshot,
+  type ProcessSnapshot,
+  type TaskInfo,
+  type TaskRef,
+} from "./introspection/snapshot.ts";
 // I/O
 export {
   type ModuleSpecifier,

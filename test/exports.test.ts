@@ -71,6 +71,13 @@ const ROOT_EXPORTS = [
   "Queue",
   "ReleaseGuard",
   "Semaphore",
+  // Introspection and tracing
+  "captureCallGraph",
+  "captureTasks",
+  "formatCallGraph",
+  "formatTaskTable",
+  "formatTaskTree",
+  "printCallGraph",
   // I/O
   "DEVNULL",
   "PIPE",

@@ -178,4 +178,9 @@ export function noteLoopRunning(loop: EventLoop, running: boolean): void {
   if (runningLoops.size === 1) for (const only of runningLoops) soleRunningLoop = only;
 }
 
+/** The loops running now, in the order they started (for whole-process introspection). @internal */
+export function runningLoopList(): EventLoop[] {
+  return [...runningLoops];
+}
+
 export const NO_LOOP_MESSAGE = "no running event loop: start your program with run(main)";

@@ -1,0 +1,120 @@
+/**
+ * "Who awaits whom", derived when asked instead of recorded on every wait. asyncio 3.14 keeps an
+ * `awaited_by` set on each Future, updated at every await; here the same edges are read from
+ * what the runtime keeps anyway:
+ * - a task that awaits a Future left a waiter in the Future's callbacks that names the task;
+ * - gather, shield, wait and TaskGroup wait for their children with done callbacks marked with
+ *   their owner (src/internal/awaiter.ts): the gathering Future, shield's outer Future, wait's
+ *   inner Future, or the TaskGroup (whose parent task is the awaiter, as in asyncio);
+ * - what a task itself waits on is its `_waiter` (plus the rare extra waits).
+ * So nothing costs anything until someone looks; looking costs a walk of the callbacks.
+ *
+ * Invariant: only pending awaiters are reported; a done Future has no callbacks left.
+ *
+ * @module
+ * @internal
+ */
+import { Future, FutureWaiter } from "../futures/future.ts";
+import { Task } from "../futures/task.ts";
+import { AWAITER, type MarkedCallback } from "../internal/awaiter.ts";
+import type { Waitable } from "../internal/waitable.ts";
+import { TaskGroup } from "../structured/taskgroups.ts";
+
+/** The pending Tasks and Futures that await `future` now, each once, in registration order. */
+export function awaitersOf(future: Future<unknown>): Future<unknown>[] {
+  const callbacks = future._callbacks;
+  if (callbacks === null || future.done()) return [];
+  const found: Future<unknown>[] = [];
+  for (const callback of callbacks) {
+    let awaiter: Future<unknown> | null = null;
+    if (callback instanceof FutureWaiter) {
+      const task = callback._task;
+      if (task instanceof Task) awaiter = task;
+    } else {
+      const owner = (callback as MarkedCallback)[AWAITER];
+      if (owner instanceof Future) awaiter = owner;
+      else if (owner instanceof TaskGroup) awaiter = owner._parentTask;
+    }
+    if (awaiter !== null && !awaiter.done() && !found.includes(awaiter)) found.push(awaiter);
+  }
+  return found;
+}
+
+/**
+ * The pending tasks that await `future`, looking through the Futures in between (a task awaiting
+ * a gather awaits each of its children).
+ */
+export function awaitingTasksOf(future: Future<unknown>): Task<unknown>[] {
+  const tasks: Task<unknown>[] = [];
+  const seen = new Set<Future<unknown>>([future]);
+  const visit = (f: Future<unknown>): void => {
+    for (const awaiter of awaitersOf(f)) {
+      if (seen.has(awaiter)) continue;
+      seen.add(awaiter);
+      if (awaiter instanceof Task) tasks.push(awaiter);
+      else visit(awaiter);
+    }
+  };
+  visit(future);
+  return tasks;
+}
+
+/** What `task` waits on now: its main wait, then the extra ones. */
+export function waitsOf(task: Task<unknown>): Waitable[] {
+  const waits: Waitable[] = [];
+  if (task._waiter !== null) waits.push(task._waiter);
+  const extra = task._extras?.waiters;
+  if (extra) for (const w of extra) waits.push(w);
+  return waits;
+}
+
+/** The descriptions of what `task` waits on, as `getStack()` prints them after "waiting on". */
+export function describeWaits(task: Task<unknown>): string[] {
+  return waitsOf(task).map((w) => w._describeWait());
+}
+
+/**
+ * The program's frames of `task.getStack()` (debug mode's wait stack), innermost first, without
+ * "at " (see {@link programFrames}).
+ */
+export function waitFrames(task: Task<unknown>): string[] {
+  return programFrames(task.getStack().filter((line) => !line.startsWith("waiting on ")));
+}
+
+/** The program's frames of `stack` (an `Error.stack`), innermost first (see {@link programFrames}). */
+export function framesOf(stack: string | undefined): string[] {
+  if (stack === undefined) return [];
+  return programFrames(stack.split("\n").slice(1));
+}
+
+/**
+ * Stack lines without "at ", trimmed of the runtime's own frames at both ends: inside, the
+ * machinery of the wait (`_addWaiter`, `Future.then`, `sleep`); outside, the loop and task
+ * plumbing that runs every task (`startTask`, `runInAsyncScope`, the loop's batch). Library
+ * frames between two frames of the program (an `async TaskGroup.run`) stay: they say where the
+ * program waits.
+ */
+export function programFrames(lines: string[]): string[] {
+  const frames = lines.map((line) => stripAt(line.trim())).filter((frame) => frame !== "");
+  let first = 0;
+  while (first < frames.length && !isProgramFrame(frames[first])) first++;
+  let last = frames.length - 1;
+  while (last >= first && !isProgramFrame(frames[last])) last--;
+  return frames.slice(first, last + 1);
+}
+
+/** The library's own source (src/ or dist/): its frames are not the program's. */
+const LIBRARY = new URL("..", import.meta.url);
+const LIBRARY_MARKERS = [LIBRARY.href, decodeURIComponent(LIBRARY.pathname)];
+
+/** Whether a frame is in the program's code (not Node's internals, not this library). */
+export function isProgramFrame(frame: string): boolean {
+  if (frame.startsWith("node:") || frame.includes("(node:") || frame.includes("<anonymous>")) {
+    return false;
+  }
+  return !LIBRARY_MARKERS.some((marker) => frame.includes(marker));
+}
+
+function stripAt(line: string): string {
+  return line.startsWith("at ") ? line.slice(3) : line;
+}
