@@ -41,9 +41,11 @@ export {
 export { sleep } from "./futures/sleep.ts";
 export { Task, type TaskOptions } from "./futures/task.ts";
 
-// Introspection (loading the entry point installs the global introspection hook that
-// debuggers and tools read from outside the process).
+// Introspection and tracing (loading the entry point installs the global introspection hook
+// that `asyncio-ts ps`/`pstree` read from outside the process).
 import "./introspection/hook.ts";
+
+export type { ChromeTrace, ChromeTraceEvent } from "./introspection/chrome-trace.ts";
 
 export {
   type CallGraphOptions,
@@ -61,6 +63,17 @@ export {
   type TaskInfo,
   type TaskRef,
 } from "./introspection/snapshot.ts";
+export type { TimelineOptions } from "./introspection/timeline-html.ts";
+export {
+  type SegmentKind,
+  startTrace,
+  Trace,
+  type TraceCancel,
+  type TracedTask,
+  type TraceOptions,
+  type TraceOutcome,
+  type TraceSegment,
+} from "./introspection/trace.ts";
 // I/O
 export {
   type ModuleSpecifier,

@@ -78,6 +78,8 @@ const ROOT_EXPORTS = [
   "formatTaskTable",
   "formatTaskTree",
   "printCallGraph",
+  "startTrace",
+  "Trace",
   // I/O
   "DEVNULL",
   "PIPE",
