@@ -75,7 +75,7 @@ function freePort(): Promise<number> {
 const PS = [
   "loop  task id  task name  state    waiting on                                   awaiter name  awaiter id",
   "--------------------------------------------------------------------------------------------------------",
-  "1     1        main       pending  <Future pending>",
+  "1     1        main       pending  <TaskGroup [exiting] tasks=4>",
   "1     2        waiter     pending  <Event [unset, waiters:1]>.wait()            main          1",
   "1     3        locker     pending  <Lock [locked, waiters:1]>.acquire()         main          1",
   "1     4        consumer   pending  <Queue maxsize=0 _getters[1]>.get()          main          1",
@@ -83,7 +83,7 @@ const PS = [
 ].join("\n");
 
 const PSTREE = [
-  "└── (T) main [1] waiting on <Future pending>",
+  "└── (T) main [1] waiting on <TaskGroup [exiting] tasks=4>",
   "    ├── (T) waiter [2] waiting on <Event [unset, waiters:1]>.wait()",
   "    ├── (T) locker [3] waiting on <Lock [locked, waiters:1]>.acquire()",
   "    ├── (T) consumer [4] waiting on <Queue maxsize=0 _getters[1]>.get()",

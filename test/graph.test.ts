@@ -101,7 +101,11 @@ describe("captureCallGraph: who awaits whom", () => {
           seen.push(captureCallGraph(c2)!.awaitedBy[0].waitingOn);
         });
       });
-      assert.deepEqual(seen, [{ c1: ["main"] }, { c2: ["main"] }, ["<Future pending>"]]);
+      assert.deepEqual(seen, [
+        { c1: ["main"] },
+        { c2: ["main"] },
+        ["<TaskGroup [exiting] tasks=2>"],
+      ]);
     });
   });
 

@@ -71,7 +71,7 @@ describe("formatTaskTable (ps)", () => {
       [
         "loop  task id  task name  state    waiting on                                   awaiter name  awaiter id",
         "--------------------------------------------------------------------------------------------------------",
-        "1     1        main       pending  <Future pending>",
+        "1     1        main       pending  <TaskGroup [exiting] tasks=2>",
         "1     2        sleeper    pending  <sleep until 100>                            main          1",
         "1     3        gatherer   pending  <GatheringFuture pending children=2 done=0>  main          1",
         "1     4        observer   pending",
@@ -122,7 +122,7 @@ describe("formatTaskTree (pstree)", () => {
     assert.equal(
       formatTaskTree(tasks),
       [
-        "├── (T) main [1] waiting on <Future pending>",
+        "├── (T) main [1] waiting on <TaskGroup [exiting] tasks=2>",
         "│   ├── (T) sleeper [2] waiting on <sleep until 100>",
         "│   └── (T) gatherer [3] waiting on <GatheringFuture pending children=2 done=0>",
         "│       ├── (T) fetch-1 [5] waiting on <sleep until 50>",

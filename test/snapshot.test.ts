@@ -53,7 +53,7 @@ describe("captureTasks", () => {
         );
       });
       assert.deepEqual(tasks.map(brief), [
-        { id: 1, name: "main", waitingOn: ["<Future pending>"], awaitedBy: [] },
+        { id: 1, name: "main", waitingOn: ["<TaskGroup [exiting] tasks=2>"], awaitedBy: [] },
         {
           id: 2,
           name: "sleeper",

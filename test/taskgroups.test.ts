@@ -1060,6 +1060,24 @@ describe("TaskGroup: states and misuse", () => {
     });
   });
 
+  test("while the group waits for its children, the parent says it waits on the group", async () => {
+    await runVirtual(async () => {
+      const parent = currentTask()!;
+      parent.name = "parent";
+      let stack: string[] = [];
+      let text = "";
+      getRunningLoop().callLater(50, () => {
+        stack = parent.getStack();
+        text = String(parent);
+      });
+      await taskGroup((tg) => {
+        tg.createTask(() => sleep(100));
+      });
+      assert.deepEqual(stack, ["waiting on <TaskGroup [exiting] tasks=1>"]);
+      assert.equal(text, "<Task pending name='parent' waiting on <TaskGroup [exiting] tasks=1>>");
+    });
+  });
+
   test("the state is exiting while the group waits for its children after the body", async () => {
     await runVirtual(async () => {
       const tg = new TaskGroup();

@@ -35,7 +35,7 @@ import {
   RuntimeError,
 } from "../exceptions.ts";
 import { currentTask } from "../futures/current.ts";
-import type { Future } from "../futures/future.ts";
+import { Future } from "../futures/future.ts";
 import { Task, type TaskOptions } from "../futures/task.ts";
 import { markAwaiter } from "../internal/awaiter.ts";
 import { checkFunction, checkOptions } from "../internal/validate.ts";
@@ -56,6 +56,24 @@ export interface TaskGroupStatistics {
 }
 
 const NONE: unique symbol = Symbol("none");
+
+/**
+ * What the parent waits on while the group exits: a Future that the last child completes. It
+ * describes itself as the group, so that `getStack()`, inspect strings and `ps` say
+ * `waiting on <TaskGroup [exiting] tasks=2>` rather than `<Future pending>`.
+ */
+class GroupExit extends Future<void> {
+  readonly #group: TaskGroup;
+  constructor(group: TaskGroup, loop: EventLoop) {
+    super({ loop });
+    this.#group = group;
+  }
+
+  /** @internal */
+  override _describeWait(): string {
+    return String(this.#group);
+  }
+}
 
 /** KeyboardInterrupt escapes a group unwrapped, as asyncio does for KeyboardInterrupt/SystemExit. */
 function isBaseError(error: unknown): boolean {
@@ -247,7 +265,7 @@ export class TaskGroup {
     // or once while our own abort is under way).
     let pending: unknown = NONE;
     while (this.#tasks.size > 0) {
-      if (this.#onCompleted === null) this.#onCompleted = this.#loop!.createFuture<void>();
+      if (this.#onCompleted === null) this.#onCompleted = new GroupExit(this, this.#loop!);
       try {
         await this.#onCompleted;
       } catch (e) {
