@@ -170,6 +170,31 @@ const CHECKS: Record<string, Check> = {
     assert.ok(lag(threads) < lag(inline), `threads should lag less:\n${stdout}`);
     return "ok";
   },
+  "trace.ts": ({ stdout }) => {
+    assertLinesInOrder(stdout, [
+      "--- ps ---",
+      "loop  task id  task name    state    waiting on",
+      "1     1        main         pending  <TaskGroup [exiting] tasks=3>",
+      "1     2        fetch-fast   pending  <sleep until 20>                             main          1",
+      "1     6        part-1       pending  <sleep until 30>                             fetch-parts   4",
+      "--- pstree ---",
+      "├── (T) main [1] waiting on <TaskGroup [exiting] tasks=3>",
+      "│   └── (T) fetch-parts [4] waiting on <GatheringFuture pending children=2 done=0>",
+      "│       ├── (T) part-1 [6] waiting on <sleep until 30>",
+      "└── (T) reporter [5]",
+      "--- call graph of one fetch ---",
+      "* Task(name='fetch-fast', id=2) waiting on <sleep until 20>",
+      "  + Awaited by:",
+      "    * Task(name='main', id=1) waiting on <TaskGroup [exiting] tasks=3>",
+      "fetch-slow: gave up after 50 ms",
+      "--- trace ---",
+      "main: 0-50 ms, 1 waits, result",
+      "fetch-slow: 0-50 ms, 1 waits, result, cancel requested at 50 ms",
+      "part-2: 0-40 ms, 1 waits, result",
+      "chrome trace: ",
+    ]);
+    return "ok";
+  },
   "pitfalls.ts": ({ stdout }) => {
     assertLinesInOrder(stdout, [
       "1 broken: TypeError: Expected `fn` to be a function, got a promise",
