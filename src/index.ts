@@ -57,7 +57,7 @@ export {
   type StreamReaderOptions,
   type StreamReaderStatistics,
 } from "./io/stream-reader.ts";
-export { type ExtraInfo, StreamWriter } from "./io/stream-writer.ts";
+export { type ExtraInfo, type StartTlsOptions, StreamWriter } from "./io/stream-writer.ts";
 export {
   type OpenConnectionOptions,
   openConnection,

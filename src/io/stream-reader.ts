@@ -225,6 +225,19 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.#transport = transport;
   }
 
+  /**
+   * The connection was upgraded to TLS (`StreamWriter.startTls`): flow control moves to the new
+   * socket, paused if the old one was. @internal
+   */
+  _replaceTransport(transport: ReadTransport): void {
+    const old = this.#transport;
+    this.#transport = transport;
+    if (this.#paused) {
+      old?.resume();
+      transport.pause();
+    }
+  }
+
   /** Appends bytes to the buffer and wakes a waiting read. @throws {RuntimeError} after `feedEof()`. */
   feedData(data: Uint8Array | string): void {
     const chunk = toBuffer("data", data);
