@@ -208,7 +208,8 @@ export class StreamWriter {
    * is.
    *
    * @throws the connection's error (as the reader's exception, or the socket's) once the
-   * connection failed; an `ECONNRESET` "Connection lost" error once it was closed.
+   * connection failed; an `ECONNRESET` "Connection lost" error once it was closed, or once
+   * `close()` was called (as asyncio).
    *
    * **Cancellation:** cancelling the wait changes nothing in the writer.
    */
@@ -216,7 +217,8 @@ export class StreamWriter {
     this._flush();
     const readerError = this.#reader?.exception() ?? null;
     if (readerError !== null) return Promise.reject(readerError);
-    if (this.#lost) {
+    if (this.#lost || this.#closing || this.#socket.destroyed) {
+      // asyncio: drain() on a closing transport raises ConnectionResetError('Connection lost').
       return Promise.reject(this.#error ?? connectionLostError());
     }
     if (!this.#paused) return RESOLVED;
