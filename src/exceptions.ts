@@ -196,8 +196,12 @@ export class IncompleteReadError extends Error {
 /**
  * A line or separator search exceeded the reader's `limit` (asyncio's `LimitOverrunError`).
  * `consumed` is the number of bytes to consume to get past the problem.
+ *
+ * **Differences from asyncio:** it is a `RangeError`. asyncio's `readline()` turns it into a
+ * `ValueError`, which asyncio-ts spells `RangeError`; being both, the error `readline()` throws
+ * matches either check.
  */
-export class LimitOverrunError extends Error {
+export class LimitOverrunError extends RangeError {
   override readonly name: string = "LimitOverrunError";
   /** How many bytes to consume to get past the data that overran the limit. */
   readonly consumed: number;

@@ -171,6 +171,10 @@ describe("stream errors", () => {
     assert.equal(e.consumed, 17);
     assert.equal(e.message, "Separator is not found, and chunk exceed the limit");
   });
+
+  test("LimitOverrunError is a RangeError, so readline()'s error also matches asyncio's ValueError", () => {
+    assert.ok(new LimitOverrunError("m", 0) instanceof RangeError);
+  });
 });
 
 describe("cancellation helpers", () => {
