@@ -155,7 +155,7 @@ describe("StreamReader on fed data", () => {
       // asyncio raises ValueError here: the RangeError of asyncio-ts.
       const again = fed("0123456789\nok\n", true, 4);
       await assert.rejects(again.readline(), RangeError);
-      assert.equal((await reader.readline()).toString(), "ok\n");
+      assert.equal((await again.readline()).toString(), "ok\n");
     }));
 
   it("readline past the limit without a newline discards the whole buffer", () =>
