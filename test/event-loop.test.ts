@@ -369,6 +369,60 @@ describe("loop state", () => {
     );
   });
 
+  test("in debug mode a slow task step is reported too: the code a task runs between two waits", async (t) => {
+    const warns = t.mock.method(console, "warn", () => {});
+    await runVirtual(
+      async () => {
+        const loop = getRunningLoop();
+        loop.slowCallbackDuration = 20;
+        const busy = createTask(
+          async () => {
+            await sleep(0);
+            const end = performance.now() + 30;
+            while (performance.now() < end) {} // blocks the loop after resuming
+            await sleep(0);
+          },
+          { name: "busy" },
+        );
+        createTask(() => sleep(0), { name: "quick" });
+        await busy;
+      },
+      { debug: true },
+    );
+    const texts = warns.mock.calls.map((c) => String(c.arguments[0]));
+    assert.ok(
+      texts.some((s) => /executing a step of <Task pending name='busy'.*> took \d+\.\d ms/.test(s)),
+      texts.join("\n"),
+    );
+    assert.ok(!texts.some((s) => s.includes("name='quick'")), texts.join("\n"));
+  });
+
+  test("a task's step runs to its next wait before the next ready callback, as in asyncio", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const fut = loop.createFuture<number>();
+      const child = createTask(async () => {
+        await fut;
+        log.push("child resumed");
+        await Promise.resolve(); // a few plain promise turns are part of the same step
+        await Promise.resolve();
+        log.push("child returns");
+      });
+      await sleep(0);
+      fut.addDoneCallback(() => log.push(`callback sees done=${child.done()}`));
+      fut.setResult(1);
+      loop.callSoon(() => log.push(`callSoon sees done=${child.done()}`));
+      await child;
+      assert.deepEqual(log, [
+        "child resumed",
+        "child returns",
+        "callback sees done=true",
+        "callSoon sees done=true",
+      ]);
+    });
+  });
+
   test("isRunning/isClosed follow the loop's life; a closed loop rejects scheduling", async () => {
     let loop!: EventLoop;
     await runVirtual(() => {

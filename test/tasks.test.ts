@@ -169,6 +169,23 @@ describe("names", () => {
 });
 
 describe("cancel()", () => {
+  test("a task that returned in this iteration is done: a sibling's cancel() right after returns false", async () => {
+    await runVirtual(async () => {
+      const a = createTask(async () => {
+        await sleep(0);
+        return 1;
+      });
+      let cancelled: boolean | undefined;
+      createTask(async () => {
+        await sleep(0);
+        cancelled = a.cancel();
+      });
+      assert.equal(await a, 1);
+      await sleep(0);
+      assert.equal(cancelled, false);
+    });
+  });
+
   test("a cancel requested before the task's first await of a Future cancels that Future and wakes the task", async () => {
     const outcome = await runVirtual(async () => {
       const fut = getRunningLoop().createFuture<number>();

@@ -178,6 +178,7 @@ describe("TLS streams", { skip }, () => {
           await using server = await startServer(
             async (reader, writer) => {
               await reader.readline();
+              writer.write("GO\n");
               await writer.startTls({ key, cert }).catch(() => {});
             },
             "127.0.0.1",
@@ -185,6 +186,7 @@ describe("TLS streams", { skip }, () => {
           );
           const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
           writer.write("STARTTLS\n");
+          await reader.readline(); // the go-ahead
           await assert.rejects(writer.startTls(true), (e: NodeJS.ErrnoException) => {
             assert.match(String(e.code), /SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
             return true;
