@@ -11,6 +11,7 @@ export {
   BrokenBarrierError,
   type CancellationOrigin,
   CancelledError,
+  type ErrorMatcher,
   ExceptionGroup,
   IncompleteReadError,
   InvalidStateError,

@@ -343,7 +343,7 @@ describe("cancel()", () => {
       await sleep(0);
       assert.deepEqual(task.getStack(), []);
       task.cancel("pending");
-      assert.match(String(task), /cancelling/);
+      assert.match(String(task), /^<Task cancelling name='/);
       await assert.rejects(async () => await task, { message: "pending" });
     });
     assert.deepEqual(log, ["plain promise resolved", "next wait threw CancelledError(pending)"]);
@@ -849,6 +849,8 @@ describe("introspection", () => {
       assert.equal(String(bad), "<Task finished name='bad' exception=RangeError(\"too big\")>");
       waiting.cancel();
       sleeper.cancel();
+      // As asyncio's repr: asked to cancel, not done yet.
+      assert.match(String(waiting), /^<Task cancelling name='w'/);
       await Promise.allSettled([waiting, sleeper]);
       assert.equal(String(waiting), "<Task cancelled name='w'>");
     });

@@ -354,7 +354,9 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
    * Cancels the Future and schedules its callbacks; awaiters get `CancelledError(msg)`.
    * Returns false if it was already done.
    */
-  cancel(msg?: string): boolean {
+  cancel(msg?: string | null): boolean {
+    // `null` is "no message", as asyncio's `cancel(None)`.
+    if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
     return this._cancel(msg, undefined);
   }

@@ -256,7 +256,9 @@ export class Task<T = unknown>
    * next wait), and aborts its signal. Returns false if the task is already done. Each call
    * counts one request (see {@link cancelling}).
    */
-  override cancel(msg?: string): boolean {
+  override cancel(msg?: string | null): boolean {
+    // `null` is "no message", as asyncio's `cancel(None)`.
+    if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
     return this._requestCancel(msg, originOfCancel());
   }
@@ -441,9 +443,11 @@ export class Task<T = unknown>
   }
 
   override toString(): string {
-    let text = `<Task ${this.#stateName()} name='${this.name}'`;
+    // As asyncio's repr: a pending task asked to cancel shows `cancelling` as its state.
+    const state =
+      this._state === PENDING && this._numCancelsRequested > 0 ? "cancelling" : this.#stateName();
+    let text = `<Task ${state} name='${this.name}'`;
     if (this._state === PENDING) {
-      if (this._mustCancel) text += " cancelling";
       if (this._waiter !== null) text += ` waiting on ${this._waiter._describeWait()}`;
     } else if (this._state === FINISHED) {
       text += this._hasException
