@@ -423,6 +423,63 @@ describe("loop state", () => {
     });
   });
 
+  test("callSoon/callLater/callAt refuse an async function, as asyncio refuses coroutines", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const job = async () => {};
+      assert.throws(() => loop.callSoon(job), {
+        name: "TypeError",
+        message: /`callback`.*createTask/,
+      });
+      assert.throws(() => loop.callLater(1, job), { name: "TypeError", message: /`callback`/ });
+      assert.throws(() => loop.callAt(1, job), { name: "TypeError", message: /`callback`/ });
+    });
+  });
+
+  test("a callback or done callback whose promise rejects is reported to the exception handler, not as an unhandled rejection", async () => {
+    const messages: string[] = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_loop, context) =>
+        messages.push(`${context.message}: ${(context.exception as Error).message}`),
+      );
+      loop.callSoon(function later() {
+        return Promise.reject(new Error("from a callback"));
+      });
+      const fut = loop.createFuture<void>();
+      fut.addDoneCallback(async function onDone() {
+        throw new Error("from a done callback");
+      });
+      fut.setResult();
+      await sleep(1);
+    });
+    assert.deepEqual(messages.sort(), [
+      "Exception in callback later(): from a callback",
+      "Exception in done callback onDone(): from a done callback",
+    ]);
+  });
+
+  test("a default exception handler that throws is logged, and the loop goes on (test_default_exc_handler_broken)", async (t) => {
+    const errors = t.mock.method(console, "error", () => {});
+    const result = await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.defaultExceptionHandler = () => {
+        throw new Error("broken default");
+      };
+      loop.callSoon(() => {
+        throw new Error("boom");
+      });
+      await sleep(1);
+      return "went on";
+    });
+    assert.equal(result, "went on");
+    assert.ok(
+      errors.mock.calls.some(
+        (c) => String(c.arguments[0]) === "Exception in default exception handler",
+      ),
+    );
+  });
+
   test("isRunning/isClosed follow the loop's life; a closed loop rejects scheduling", async () => {
     let loop!: EventLoop;
     await runVirtual(() => {

@@ -201,7 +201,16 @@ export class Task<T = unknown>
     if (loop.getDebug()) this.#extras().creationStack = new Error().stack;
     if (instrument.active) instrument.emit("created", this);
     if (options?.eagerStart === true) {
-      als.run(this as Task<unknown>, startTask, this as Task<unknown>);
+      // In a scope of its own, as a lazy start: the task's AsyncLocalStorage changes
+      // (`enterWith`) stay in the task, as asyncio runs an eager step in the task's context copy.
+      const context = RESOURCE_CARRIES_TASK
+        ? als.run(this as Task<unknown>, captureContext)
+        : captureContext();
+      context.runInAsyncScope(
+        RESOURCE_CARRIES_TASK ? startTask : startInStore,
+        null,
+        this as Task<unknown>,
+      );
     } else {
       this._context = RESOURCE_CARRIES_TASK
         ? als.run(this as Task<unknown>, captureContext)

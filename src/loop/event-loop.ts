@@ -67,6 +67,21 @@ export interface ClosableExecutor {
   shutdown(): Promise<void>;
 }
 
+/**
+ * A loop callback must be a plain function: as asyncio refuses coroutines in `call_soon()`, an
+ * async function is refused, since nothing would supervise the promise it returns.
+ */
+function checkCallback(callback: unknown): void {
+  checkFunction("callback", callback);
+  const tag = (callback as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  if (tag === "AsyncFunction" || tag === "AsyncGeneratorFunction") {
+    throw new TypeError(
+      "Expected `callback` to be a plain function, got an async function: loop callbacks are " +
+        "not awaited (asyncio refuses coroutines there too); run it as a task with createTask(fn)",
+    );
+  }
+}
+
 function applyCallback(callback: Callback, args: unknown[]): unknown {
   return (callback as (...a: unknown[]) => unknown)(...args);
 }
@@ -158,7 +173,7 @@ export class EventLoop implements HandleOwner {
    * scheduled. A callback that throws is reported to the exception handler; the loop goes on.
    */
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
-    checkFunction("callback", callback);
+    checkCallback(callback);
     this.#checkOpen();
     const handle = new Handle(callback as (...a: never[]) => unknown, args, this);
     this._pushReady(handle);
@@ -175,7 +190,7 @@ export class EventLoop implements HandleOwner {
     ...args: A
   ): TimerHandle {
     checkDelay("delay", delay);
-    checkFunction("callback", callback);
+    checkCallback(callback);
     return this.#scheduleAt(this.#clock.now() + delay, callback, args);
   }
 
@@ -186,7 +201,7 @@ export class EventLoop implements HandleOwner {
     ...args: A
   ): TimerHandle {
     checkDelay("when", when);
-    checkFunction("callback", callback);
+    checkCallback(callback);
     return this.#scheduleAt(when, callback, args);
   }
 
@@ -255,17 +270,31 @@ export class EventLoop implements HandleOwner {
     }
     const handler = this.#handler;
     if (handler === null) {
-      this.defaultExceptionHandler(context);
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (error) {
+        // As asyncio: a broken default handler (replaced on the loop) must not break the loop.
+        console.error("Exception in default exception handler", error, context);
+      }
       return;
     }
     try {
       handler(this, context);
     } catch (error) {
-      this.defaultExceptionHandler({
-        message: "Unhandled error in exception handler",
-        exception: error,
-        context,
-      });
+      try {
+        this.defaultExceptionHandler({
+          message: "Unhandled error in exception handler",
+          exception: error,
+          context,
+        });
+      } catch (again) {
+        console.error(
+          "Exception in default exception handler while handling an unexpected error in " +
+            "custom exception handler",
+          again,
+          error,
+        );
+      }
     }
   }
 
