@@ -104,6 +104,38 @@ describe("TLS streams", { skip }, () => {
     }),
   );
 
+  it(
+    "the peer's EOF closes a TLS stream (it cannot be half-open): later writes are dropped, waitClosed resolves",
+    GUARD,
+    () =>
+      realRun(async () => {
+        let outcome = "";
+        await using server = await startServer(
+          async (reader, writer) => {
+            await reader.read();
+            const closingAfterEof = writer.isClosing();
+            writer.write("too late");
+            writer.close();
+            await writer.waitClosed();
+            outcome = `closing after EOF: ${closingAfterEof}`;
+          },
+          "127.0.0.1",
+          0,
+          { ssl: { key, cert } },
+        );
+        const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port, {
+          ssl: { ca: cert },
+          serverHostname: "localhost",
+        });
+        writer.write("hi");
+        writer.close();
+        await writer.waitClosed();
+        server.close();
+        await server.waitClosed();
+        assert.equal(outcome, "closing after EOF: true");
+      }),
+  );
+
   it("a large transfer over TLS arrives intact with drain() backpressure", GUARD, () =>
     realRun(async () => {
       const payload = Buffer.alloc(4 * 1024 * 1024);

@@ -490,6 +490,15 @@ export class StreamWriter {
     }
   }
 
+  /**
+   * The peer closed a TLS connection, which cannot stay half-open: this side closes too, as
+   * asyncio's transport does, and later writes are dropped rather than failing the stream with
+   * `EPIPE`. @internal
+   */
+  _peerClosed(): void {
+    this.close();
+  }
+
   /** @internal */
   _setWire(wire: WiredSocket): void {
     this.#wire = wire;

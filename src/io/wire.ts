@@ -119,6 +119,9 @@ export class WiredSocket implements IoResource {
 
   readonly #onEnd = (): void => {
     this.reader!.feedEof();
+    // TLS cannot be half-open: as asyncio's StreamReaderProtocol over SSL, the peer's EOF
+    // closes the connection (Node ends the TLS socket), so the writer is closing from now on.
+    if ((this.socket as { encrypted?: boolean }).encrypted === true) this.writer?._peerClosed();
   };
 
   readonly #onError = (error: Error): void => {
