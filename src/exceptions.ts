@@ -99,7 +99,7 @@ export class KeyboardInterrupt extends Error {
  */
 export class ExceptionGroup extends AggregateError {
   override readonly name: string = "ExceptionGroup";
-  /** The message, without the sub-error count that `message` shows. */
+  /** The message (Python's `.message`); an alias of `message`, kept for compatibility. */
   readonly groupMessage: string;
 
   constructor(message: string, errors: readonly unknown[]) {
@@ -112,9 +112,14 @@ export class ExceptionGroup extends AggregateError {
     if (errors.length === 0) {
       throw new RangeError("Expected `errors` to be a non-empty array, got an empty array");
     }
-    const n = errors.length;
-    super([...errors], `${message} (${n} sub-exception${n === 1 ? "" : "s"})`);
+    super([...errors], message);
     this.groupMessage = message;
+  }
+
+  /** As Python's `str(group)`: the message and the count, `"msg (2 sub-exceptions)"`. */
+  override toString(): string {
+    const n = this.errors.length;
+    return `${this.name}: ${this.message} (${n} sub-exception${n === 1 ? "" : "s"})`;
   }
 
   /** The grouped errors (the same array as `.errors`). */
@@ -123,17 +128,19 @@ export class ExceptionGroup extends AggregateError {
   }
 
   /**
-   * The errors that match `predicate`, kept in a group of the same message (nested groups are
-   * searched too), or `null` when none match. Python's `ExceptionGroup.subgroup`.
+   * The errors that match, kept in a group of the same message (nested groups are searched
+   * too), or `null` when none match. Python's `ExceptionGroup.subgroup`: `condition` is an error
+   * class (matched with `instanceof`) or a predicate.
    */
-  subgroup(predicate: (error: unknown) => boolean): ExceptionGroup | null {
-    return this.split(predicate)[0];
+  subgroup(condition: ErrorMatcher): ExceptionGroup | null {
+    return this.split(condition)[0];
   }
 
   /**
    * Splits the group into `[matching, rest]`, each a group or `null`. Python's `ExceptionGroup.split`.
    */
-  split(predicate: (error: unknown) => boolean): [ExceptionGroup | null, ExceptionGroup | null] {
+  split(condition: ErrorMatcher): [ExceptionGroup | null, ExceptionGroup | null] {
+    const predicate = toPredicate(condition);
     const yes: unknown[] = [];
     const no: unknown[] = [];
     for (const e of this.errors) {
@@ -151,6 +158,30 @@ export class ExceptionGroup extends AggregateError {
       list.length === 0 ? null : new ExceptionGroup(this.groupMessage, list);
     return [make(yes), make(no)];
   }
+}
+
+/**
+ * What `ExceptionGroup.split`/`subgroup` take: an error class (`RangeError`, `QueueEmpty`…),
+ * matched with `instanceof`, or a predicate.
+ */
+export type ErrorMatcher =
+  | (abstract new (
+      // biome-ignore lint/suspicious/noExplicitAny: any constructor signature matches.
+      ...args: any[]
+    ) => unknown)
+  | ((error: unknown) => boolean);
+
+function toPredicate(condition: ErrorMatcher): (error: unknown) => boolean {
+  if (typeof condition !== "function") {
+    throw new TypeError(
+      `Expected \`condition\` to be an error class or a predicate, got ${describe(condition)}`,
+    );
+  }
+  const proto = (condition as { prototype?: unknown }).prototype;
+  if (proto !== undefined && (proto === Error.prototype || proto instanceof Error)) {
+    return (error) => error instanceof (condition as new () => unknown);
+  }
+  return condition as (error: unknown) => boolean;
 }
 
 /** `getNowait()` on an empty queue. */
@@ -196,8 +227,12 @@ export class IncompleteReadError extends Error {
 /**
  * A line or separator search exceeded the reader's `limit` (asyncio's `LimitOverrunError`).
  * `consumed` is the number of bytes to consume to get past the problem.
+ *
+ * **Differences from asyncio:** it is a `RangeError`. asyncio's `readline()` turns it into a
+ * `ValueError`, which asyncio-ts spells `RangeError`; being both, the error `readline()` throws
+ * matches either check.
  */
-export class LimitOverrunError extends Error {
+export class LimitOverrunError extends RangeError {
   override readonly name: string = "LimitOverrunError";
   /** How many bytes to consume to get past the data that overran the limit. */
   readonly consumed: number;

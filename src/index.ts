@@ -11,6 +11,7 @@ export {
   BrokenBarrierError,
   type CancellationOrigin,
   CancelledError,
+  type ErrorMatcher,
   ExceptionGroup,
   IncompleteReadError,
   InvalidStateError,
@@ -91,7 +92,7 @@ export {
   type StreamReaderOptions,
   type StreamReaderStatistics,
 } from "./io/stream-reader.ts";
-export { type ExtraInfo, StreamWriter } from "./io/stream-writer.ts";
+export { type ExtraInfo, type StartTlsOptions, StreamWriter } from "./io/stream-writer.ts";
 export {
   type OpenConnectionOptions,
   openConnection,

@@ -118,6 +118,27 @@ describe("tasks inherit the creator's AsyncLocalStorage values", () => {
     });
   });
 
+  test("an eager task's first step does not leak its values to its creator either (test_context_vars)", async () => {
+    await runVirtual(() =>
+      requestId.run("creator", async () => {
+        const seen: (string | undefined)[] = [];
+        const eager = createTask(
+          async () => {
+            seen.push(requestId.getStore());
+            requestId.enterWith("set by the eager step");
+            await sleep(1);
+            seen.push(requestId.getStore());
+          },
+          { eagerStart: true },
+        );
+        seen.push(requestId.getStore());
+        await eager;
+        seen.push(requestId.getStore());
+        assert.deepEqual(seen, ["creator", "creator", "set by the eager step", "creator"]);
+      }),
+    );
+  });
+
   test("a child task created inside a task inherits the value current at that point", async () => {
     const seen = await runVirtual(() =>
       requestId.run("parent", () =>

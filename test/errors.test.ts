@@ -117,8 +117,10 @@ describe("ExceptionGroup", () => {
     input.push(new Error("later"));
     assert.equal(group.exceptions.length, 2);
     assert.equal(group.groupMessage, "two failures");
-    assert.equal(group.message, "two failures (2 sub-exceptions)");
-    assert.equal(new ExceptionGroup("one", [a]).message, "one (1 sub-exception)");
+    // As Python: `.message` is the bare message, `str()` adds the count.
+    assert.equal(group.message, "two failures");
+    assert.equal(String(group), "ExceptionGroup: two failures (2 sub-exceptions)");
+    assert.equal(String(new ExceptionGroup("one", [a])), "ExceptionGroup: one (1 sub-exception)");
   });
 
   test("rejects a non-string message, a non-array, or no errors", () => {
@@ -131,6 +133,23 @@ describe("ExceptionGroup", () => {
       message: /`errors`/,
     });
     assert.throws(() => new ExceptionGroup("m", []), { name: "RangeError", message: /`errors`/ });
+  });
+
+  test("split and subgroup take an error class, as Python takes a type, or a predicate", () => {
+    const group = new ExceptionGroup("m", [new RangeError("a"), new TypeError("b")]);
+    const [ranges, rest] = group.split(RangeError);
+    assert.deepEqual(
+      ranges?.exceptions.map((e) => (e as Error).message),
+      ["a"],
+    );
+    assert.deepEqual(
+      rest?.exceptions.map((e) => (e as Error).message),
+      ["b"],
+    );
+    assert.equal(group.subgroup(QueueEmpty), null);
+    assert.equal(group.subgroup(Error)?.exceptions.length, 2);
+    assert.equal(group.subgroup((e) => e instanceof TypeError)?.exceptions.length, 1);
+    assert.throws(() => group.split("x" as never), { name: "TypeError", message: /`condition`/ });
   });
 
   test("split and subgroup keep nesting and the message", () => {
@@ -170,6 +189,10 @@ describe("stream errors", () => {
     const e = new LimitOverrunError("Separator is not found, and chunk exceed the limit", 17);
     assert.equal(e.consumed, 17);
     assert.equal(e.message, "Separator is not found, and chunk exceed the limit");
+  });
+
+  test("LimitOverrunError is a RangeError, so readline()'s error also matches asyncio's ValueError", () => {
+    assert.ok(new LimitOverrunError("m", 0) instanceof RangeError);
   });
 });
 

@@ -369,6 +369,117 @@ describe("loop state", () => {
     );
   });
 
+  test("in debug mode a slow task step is reported too: the code a task runs between two waits", async (t) => {
+    const warns = t.mock.method(console, "warn", () => {});
+    await runVirtual(
+      async () => {
+        const loop = getRunningLoop();
+        loop.slowCallbackDuration = 20;
+        const busy = createTask(
+          async () => {
+            await sleep(0);
+            const end = performance.now() + 30;
+            while (performance.now() < end) {} // blocks the loop after resuming
+            await sleep(0);
+          },
+          { name: "busy" },
+        );
+        createTask(() => sleep(0), { name: "quick" });
+        await busy;
+      },
+      { debug: true },
+    );
+    const texts = warns.mock.calls.map((c) => String(c.arguments[0]));
+    assert.ok(
+      texts.some((s) => /executing a step of <Task pending name='busy'.*> took \d+\.\d ms/.test(s)),
+      texts.join("\n"),
+    );
+    assert.ok(!texts.some((s) => s.includes("name='quick'")), texts.join("\n"));
+  });
+
+  test("a task's step runs to its next wait before the next ready callback, as in asyncio", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const fut = loop.createFuture<number>();
+      const child = createTask(async () => {
+        await fut;
+        log.push("child resumed");
+        await Promise.resolve(); // a few plain promise turns are part of the same step
+        await Promise.resolve();
+        log.push("child returns");
+      });
+      await sleep(0);
+      fut.addDoneCallback(() => log.push(`callback sees done=${child.done()}`));
+      fut.setResult(1);
+      loop.callSoon(() => log.push(`callSoon sees done=${child.done()}`));
+      await child;
+      assert.deepEqual(log, [
+        "child resumed",
+        "child returns",
+        "callback sees done=true",
+        "callSoon sees done=true",
+      ]);
+    });
+  });
+
+  test("callSoon/callLater/callAt refuse an async function, as asyncio refuses coroutines", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const job = async () => {};
+      assert.throws(() => loop.callSoon(job), {
+        name: "TypeError",
+        message: /`callback`.*createTask/,
+      });
+      assert.throws(() => loop.callLater(1, job), { name: "TypeError", message: /`callback`/ });
+      assert.throws(() => loop.callAt(1, job), { name: "TypeError", message: /`callback`/ });
+    });
+  });
+
+  test("a callback or done callback whose promise rejects is reported to the exception handler, not as an unhandled rejection", async () => {
+    const messages: string[] = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_loop, context) =>
+        messages.push(`${context.message}: ${(context.exception as Error).message}`),
+      );
+      loop.callSoon(function later() {
+        return Promise.reject(new Error("from a callback"));
+      });
+      const fut = loop.createFuture<void>();
+      fut.addDoneCallback(async function onDone() {
+        throw new Error("from a done callback");
+      });
+      fut.setResult();
+      await sleep(1);
+    });
+    assert.deepEqual(messages.sort(), [
+      "Exception in callback later(): from a callback",
+      "Exception in done callback onDone(): from a done callback",
+    ]);
+  });
+
+  test("a default exception handler that throws is logged, and the loop goes on (test_default_exc_handler_broken)", async (t) => {
+    const errors = t.mock.method(console, "error", () => {});
+    const result = await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.defaultExceptionHandler = () => {
+        throw new Error("broken default");
+      };
+      loop.callSoon(() => {
+        throw new Error("boom");
+      });
+      await sleep(1);
+      return "went on";
+    });
+    assert.equal(result, "went on");
+    assert.ok(
+      errors.mock.calls.some(
+        (c) => String(c.arguments[0]) === "Exception in default exception handler",
+      ),
+    );
+  });
+
   test("isRunning/isClosed follow the loop's life; a closed loop rejects scheduling", async () => {
     let loop!: EventLoop;
     await runVirtual(() => {

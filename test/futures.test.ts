@@ -10,6 +10,7 @@ import { inspect } from "node:util";
 import {
   CancelledError,
   createTask,
+  EventLoop,
   type ExceptionContext,
   Future,
   getRunningLoop,
@@ -133,6 +134,21 @@ describe("states", () => {
       cancelled.cancel();
       assert.equal(inspect(cancelled), "<Future cancelled>");
     });
+  });
+});
+
+describe("loops", () => {
+  test("a task awaiting a Future of another loop gets RuntimeError (test_other_loop_future)", async () => {
+    const other = new EventLoop();
+    const fut = new Future<number>({ loop: other });
+    await runVirtual(async () => {
+      await assert.rejects(
+        async () => await fut,
+        (e: Error) => e instanceof RuntimeError && /attached to a different loop/.test(e.message),
+      );
+      assert.equal(fut.done(), false, "the Future is left alone");
+    });
+    other.close();
   });
 });
 

@@ -35,6 +35,41 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 describe("Lock", () => {
+  test("step by step as asyncio's test_acquire: each release lets exactly the next waiter run its step to the end", async () => {
+    await runVirtual(async () => {
+      const lock = new Lock();
+      const result: number[] = [];
+      await lock.acquire();
+      const waiter = (n: number) => async () => {
+        await lock.acquire();
+        result.push(n);
+        return true;
+      };
+      const t1 = createTask(waiter(1));
+      const t2 = createTask(waiter(2));
+      await sleep(0);
+      assert.deepEqual(result, []);
+      lock.release();
+      await sleep(0);
+      assert.deepEqual(result, [1]);
+      assert.equal(t1.done(), true);
+      assert.equal(t1.result(), true);
+      await sleep(0);
+      assert.deepEqual(result, [1]);
+      const t3 = createTask(waiter(3));
+      lock.release();
+      await sleep(0);
+      assert.deepEqual(result, [1, 2]);
+      assert.equal(t2.done(), true);
+      lock.release();
+      await sleep(0);
+      assert.deepEqual(result, [1, 2, 3]);
+      assert.equal(t3.done(), true);
+      lock.release();
+      assert.equal(lock.locked(), false);
+    });
+  });
+
   test("its inspect string shows the state and the number of waiters, as asyncio's repr", async () => {
     await runVirtual(async () => {
       const lock = new Lock();

@@ -152,6 +152,10 @@ describe("StreamReader on fed data", () => {
       const reader = fed("0123456789\nok\n", true, 4);
       await assert.rejects(reader.readline(), LimitOverrunError);
       assert.equal((await reader.readline()).toString(), "ok\n");
+      // asyncio raises ValueError here: the RangeError of asyncio-ts.
+      const again = fed("0123456789\nok\n", true, 4);
+      await assert.rejects(again.readline(), RangeError);
+      assert.equal((await again.readline()).toString(), "ok\n");
     }));
 
   it("readline past the limit without a newline discards the whole buffer", () =>
@@ -223,20 +227,29 @@ describe("StreamReader on fed data", () => {
       assert.equal((await reader.read()).toString(), "abcdefghij");
     }));
 
-  it("a task cancelled after its read was woken keeps the bytes: in its hands or the buffer", () =>
-    runVirtual(async () => {
-      const reader = new StreamReaderClass();
-      let got = "";
-      const task = createTask(async () => {
-        got = (await reader.read(100)).toString();
+  for (const kind of ["read", "readexactly", "readline", "readuntil"] as const) {
+    it(`a task cancelled after its ${kind}() was woken gets CancelledError there and the bytes stay buffered`, () =>
+      runVirtual(async () => {
+        // asyncio: feed_data wakes the read, cancel() lands before the task resumes, and the
+        // read raises CancelledError without consuming anything.
+        const reader = new StreamReaderClass();
+        let after = false;
+        const task = createTask(async () => {
+          if (kind === "read") await reader.read(100);
+          else if (kind === "readexactly") await reader.readexactly(5);
+          else if (kind === "readline") await reader.readline();
+          else await reader.readuntil("\n");
+          after = true;
+        });
         await sleep(0);
-      });
-      await sleep(0);
-      reader.feedData("kept");
-      task.cancel();
-      await assert.rejects(settled(task), CancelledError);
-      assert.ok(got === "kept" || reader.statistics().buffered === 4, `got ${JSON.stringify(got)}`);
-    }));
+        reader.feedData("kept\n");
+        task.cancel();
+        await assert.rejects(settled(task), CancelledError);
+        assert.equal(after, false);
+        reader.feedEof();
+        assert.equal((await reader.read()).toString(), "kept\n");
+      }));
+  }
 
   it("pauses its transport past 2 * limit and resumes at limit or below", () =>
     runVirtual(async () => {
@@ -277,10 +290,12 @@ describe("StreamReader on fed data", () => {
       for (const chunk of ["abc", "def", "ghi"]) reader.feedData(chunk);
       assert.deepEqual(calls, []);
       assert.equal(reader.statistics().waiting, true);
+      // Woken with 14 bytes buffered: over 2 * limit, the transport pauses (as asyncio's
+      // feed_data does) until the task takes its 12 bytes.
       reader.feedData("jklmn");
       assert.equal((await task).toString(), "abcdefghijkl");
       assert.equal((await reader.read(10)).toString(), "mn");
-      assert.deepEqual(calls, []);
+      assert.deepEqual(calls, ["pause", "resume"]);
     }));
 
   it("a read woken while its loop is not running completes in the next run", async () => {
@@ -472,6 +487,30 @@ describe("TCP streams", () => {
       await assert.rejects(writer.drain(), (e: NodeJS.ErrnoException) => e.code === "ECONNRESET");
       writer.close();
       await writer.waitClosed().catch(() => {});
+    }),
+  );
+
+  it("drain() after close() rejects with ECONNRESET 'Connection lost', as asyncio", GUARD, () =>
+    realRun(async () => {
+      await using server = await startServer(
+        async (reader, writer) => {
+          await reader.read();
+          writer.close();
+        },
+        "127.0.0.1",
+        0,
+      );
+      const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+      writer.close();
+      writer.write("dropped");
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(writer.drain(), (e: NodeJS.ErrnoException) => {
+          assert.equal(e.code, "ECONNRESET");
+          assert.equal(e.message, "Connection lost");
+          return true;
+        });
+      }
+      await writer.waitClosed();
     }),
   );
 

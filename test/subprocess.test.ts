@@ -81,8 +81,44 @@ describe("createSubprocessExec and Process", () => {
       });
       assert.equal(proc.stderr, null);
       const [out, err] = await proc.communicate();
-      assert.deepEqual(out?.toString().split("\n").sort(), ["", "err", "out"]);
+      assert.equal(out?.toString(), "out\nerr\n");
       assert.equal(err, null);
+    }),
+  );
+
+  it(
+    "stderr: STDOUT gives the child one pipe, so its writes keep their order (exec and shell)",
+    GUARD,
+    () =>
+      realRun(async () => {
+        const script =
+          "import os, sys\n" +
+          "for i in range(200):\n" +
+          "    os.write(1 if i % 2 == 0 else 2, b'%d\\n' % i)\n" +
+          "print(os.path.samestat(os.fstat(1), os.fstat(2)), flush=True)";
+        const expected = `${Array.from({ length: 200 }, (_, i) => i).join("\n")}\nTrue\n`;
+        const exec = await createSubprocessExec("python3", ["-c", script], {
+          stdout: PIPE,
+          stderr: STDOUT,
+        });
+        const pid = exec.pid;
+        assert.equal((await exec.communicate())[0]?.toString(), expected);
+        assert.equal(exec.returncode, 0);
+        assert.equal(typeof pid, "number");
+        const shell = await createSubprocessShell(`python3 -c "${script.replaceAll('"', '\\"')}"`, {
+          stdout: PIPE,
+          stderr: STDOUT,
+        });
+        assert.equal((await shell.communicate())[0]?.toString(), expected);
+      }),
+  );
+
+  it("stderr: STDOUT with a program that does not exist still rejects with ENOENT", GUARD, () =>
+    realRun(async () => {
+      await assert.rejects(
+        createSubprocessExec("no-such-program-asyncio-ts", [], { stdout: PIPE, stderr: STDOUT }),
+        (e: NodeJS.ErrnoException) => e.code === "ENOENT",
+      );
     }),
   );
 

@@ -187,9 +187,10 @@ describe("taskGroup: a child fails", () => {
       });
       const error = await errorOf(runner);
       assert.deepEqual(errorTypes(error), new Set(["RangeError"]));
+      assert.equal((error as ExceptionGroup).message, "unhandled errors in a TaskGroup");
       assert.equal(
-        (error as ExceptionGroup).message,
-        "unhandled errors in a TaskGroup (1 sub-exception)",
+        String(error),
+        "ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)",
       );
       assert.equal(num, 0);
       assert.equal(t2Cancelled, true);

@@ -169,6 +169,23 @@ describe("names", () => {
 });
 
 describe("cancel()", () => {
+  test("a task that returned in this iteration is done: a sibling's cancel() right after returns false", async () => {
+    await runVirtual(async () => {
+      const a = createTask(async () => {
+        await sleep(0);
+        return 1;
+      });
+      let cancelled: boolean | undefined;
+      createTask(async () => {
+        await sleep(0);
+        cancelled = a.cancel();
+      });
+      assert.equal(await a, 1);
+      await sleep(0);
+      assert.equal(cancelled, false);
+    });
+  });
+
   test("a cancel requested before the task's first await of a Future cancels that Future and wakes the task", async () => {
     const outcome = await runVirtual(async () => {
       const fut = getRunningLoop().createFuture<number>();
@@ -326,7 +343,7 @@ describe("cancel()", () => {
       await sleep(0);
       assert.deepEqual(task.getStack(), []);
       task.cancel("pending");
-      assert.match(String(task), /cancelling/);
+      assert.match(String(task), /^<Task cancelling name='/);
       await assert.rejects(async () => await task, { message: "pending" });
     });
     assert.deepEqual(log, ["plain promise resolved", "next wait threw CancelledError(pending)"]);
@@ -832,6 +849,8 @@ describe("introspection", () => {
       assert.equal(String(bad), "<Task finished name='bad' exception=RangeError(\"too big\")>");
       waiting.cancel();
       sleeper.cancel();
+      // As asyncio's repr: asked to cancel, not done yet.
+      assert.match(String(waiting), /^<Task cancelling name='w'/);
       await Promise.allSettled([waiting, sleeper]);
       assert.equal(String(waiting), "<Task cancelled name='w'>");
     });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   allTasks,
+  CancelledError,
   createTask,
   EventLoop,
   ensureFuture,
@@ -249,6 +250,21 @@ describe("Task and Future methods", () => {
       assert.throws(() => task.setName(bad(null)), expectError("TypeError", "name"));
       assert.equal(task.name, "kept");
       await task;
+    });
+  });
+
+  test("cancel(null) means no message, as asyncio's cancel(None)", async () => {
+    await runVirtual(async () => {
+      const task = createTask(() => sleep(10));
+      assert.equal(task.cancel(null), true);
+      await assert.rejects(
+        async () => await task,
+        (e: Error) => e instanceof CancelledError,
+      );
+      assert.equal(task.cancelled(), true);
+      const fut = new Future();
+      assert.equal(fut.cancel(null), true);
+      assert.equal(fut.cancelled(), true);
     });
   });
 

@@ -37,6 +37,26 @@ function stubbornJob(ms: number) {
 }
 
 describe("waitFor: timing out", () => {
+  test("a function runs at once in waitFor, as a coroutine in the caller's task: cancelling the caller right away still lets it run and clean up (test_asyncio_wait_for_cancelled)", async () => {
+    await runVirtual(async () => {
+      const log: string[] = [];
+      const caller = createTask(() =>
+        waitFor(async () => {
+          log.push("started");
+          try {
+            await sleep(10);
+          } finally {
+            log.push("exited");
+          }
+        }, 1000),
+      );
+      await sleep(0);
+      caller.cancel();
+      await assert.rejects(async () => await caller, CancelledError);
+      assert.deepEqual(log, ["started", "exited"]);
+    });
+  });
+
   test("on expiry the task is cancelled, its finally runs, and TimeoutError is raised at the deadline", async () => {
     await runVirtual(async () => {
       let running: boolean | undefined;

@@ -181,14 +181,29 @@ describe("wait: timeout and cancellation", () => {
     });
   });
 
-  test("a timeout equal to the last completion still reports it as done", async () => {
+  test("a timeout due at the same time as a completion, but set first, wins: as in asyncio, the waiter resumes before the task's last step", async () => {
     await runVirtual(async () => {
       const a = createTask(() => sleep(100));
       const b = createTask(() => sleep(150));
+      // wait() sets its 100 ms timer now, before `a` starts and sets its own: at t=100 the
+      // timeout fires first, so the waiter resumes before `a` completes.
       const { done, pending } = await wait([b, a], { timeout: 100 });
+      assert.deepEqual(done, new Set());
+      assert.deepEqual(pending, new Set([a, b]));
+      assert.equal(now(), 100);
+      await a;
+      b.cancel();
+    });
+  });
+
+  test("a completion due before the timeout is reported as done", async () => {
+    await runVirtual(async () => {
+      const a = createTask(() => sleep(100));
+      const b = createTask(() => sleep(150));
+      const { done, pending } = await wait([b, a], { timeout: 110 });
       assert.deepEqual(done, new Set([a]));
       assert.deepEqual(pending, new Set([b]));
-      assert.equal(now(), 100);
+      assert.equal(now(), 110);
       b.cancel();
     });
   });

@@ -200,24 +200,31 @@ class CallbackEntry implements ReadyEntry {
   }
   _run(): void {
     try {
-      this.#callback(this.#future);
+      const result: unknown = this.#callback(this.#future);
+      // An async callback (asyncio would leave the coroutine unawaited): a rejection is reported
+      // like a throw instead of becoming an unhandled rejection.
+      if (isThenable(result)) Promise.resolve(result).then(undefined, (e) => this.#report(e));
     } catch (error) {
-      const loop = this.#future._loop;
-      if (loop === null) {
-        // No loop, no exception handler: surface it as an uncaught error, as a throwing
-        // setTimeout callback would, but on its own microtask, so that the callbacks and
-        // awaiters queued after this one still run.
-        queueMicrotask(() => {
-          throw error;
-        });
-        return;
-      }
-      loop.callExceptionHandler({
-        message: `Exception in done callback ${this.#callback.name || "anonymous"}()`,
-        exception: error,
-        future: this.#future,
-      });
+      this.#report(error);
     }
+  }
+
+  #report(error: unknown): void {
+    const loop = this.#future._loop;
+    if (loop === null) {
+      // No loop, no exception handler: surface it as an uncaught error, as a throwing
+      // setTimeout callback would, but on its own microtask, so that the callbacks and
+      // awaiters queued after this one still run.
+      queueMicrotask(() => {
+        throw error;
+      });
+      return;
+    }
+    loop.callExceptionHandler({
+      message: `Exception in done callback ${this.#callback.name || "anonymous"}()`,
+      exception: error,
+      future: this.#future,
+    });
   }
 }
 
@@ -352,7 +359,9 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
    * Cancels the Future and schedules its callbacks; awaiters get `CancelledError(msg)`.
    * Returns false if it was already done.
    */
-  cancel(msg?: string): boolean {
+  cancel(msg?: string | null): boolean {
+    // `null` is "no message", as asyncio's `cancel(None)`.
+    if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
     return this._cancel(msg, undefined);
   }
@@ -422,6 +431,18 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
         onFulfilled,
         onRejected,
       );
+    }
+    if (
+      store !== undefined &&
+      "_isTask" in store &&
+      this._loop !== null &&
+      this._loop !== store._loop &&
+      !this._loop.isClosed()
+    ) {
+      // As asyncio's Task.__step: its wake-up would be queued on a loop that is not the task's.
+      return Promise.reject(
+        new RuntimeError(`Task ${String(store)} got Future ${this} attached to a different loop`),
+      ).then(onFulfilled, onRejected);
     }
     // Registered before a pending cancellation may cancel this Future below, so that the
     // cancellation schedules this waiter too (otherwise the task would never wake up).

@@ -21,8 +21,12 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
   readonly _loop: EventLoop;
   readonly _task: TaskStore | null;
   _value: unknown;
-  /** In the ready queue (a `sleep(0)` not yet run): not reusable yet. */
+  /** In the ready queue (a `sleep(0)` not yet run, or a cancellation to deliver): not reusable yet. */
   _queued = false;
+  /** The CancelledError to deliver from the ready queue. */
+  _error: unknown = undefined;
+  /** The timer fired; the task resumes when this entry next runs. */
+  _fired = false;
   _resolve!: (value: unknown) => void;
   _reject!: (error: unknown) => void;
 
@@ -34,8 +38,25 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
 
   _run(): void {
     this._queued = false;
-    if (this._cancelled) return;
-    this._cancelled = true;
+    const error = this._error;
+    if (error !== undefined) {
+      this._error = undefined;
+      this._reject(error);
+      return;
+    }
+    if (this._cancelled) {
+      if (!this._fired) return;
+      this._fired = false;
+    } else if (this._when !== 0) {
+      // The timer fired. As in asyncio (the timer completes the sleep's future, whose callback
+      // wakes the task on the next iteration), the task resumes on the next iteration; a cancel
+      // arriving in between is delivered instead.
+      this._cancelled = true;
+      this._fired = true;
+      this._queued = true;
+      this._loop._pushReady(this);
+      return;
+    } else this._cancelled = true;
     const task = this._task;
     if (task !== null) {
       task._removeWaiter(this);
@@ -53,7 +74,18 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
     this._cancelled = true;
     if (this._seq >= 0) this._loop._timerCancelled(this);
     this._task?._removeWaiter(this);
-    this._reject(makeCancelledError(message, origin, this._loop.getDebug()));
+    const error = makeCancelledError(message, origin, this._loop.getDebug());
+    const loop = this._loop;
+    if (loop.isClosed()) this._reject(error);
+    else {
+      // As asyncio wakes a cancelled task: from the ready queue (a `sleep(0)` already there
+      // delivers it at its place).
+      this._error = error;
+      if (!this._queued) {
+        this._queued = true;
+        loop._pushReady(this);
+      }
+    }
     return true;
   }
 

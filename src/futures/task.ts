@@ -201,7 +201,16 @@ export class Task<T = unknown>
     if (loop.getDebug()) this.#extras().creationStack = new Error().stack;
     if (instrument.active) instrument.emit("created", this);
     if (options?.eagerStart === true) {
-      als.run(this as Task<unknown>, startTask, this as Task<unknown>);
+      // In a scope of its own, as a lazy start: the task's AsyncLocalStorage changes
+      // (`enterWith`) stay in the task, as asyncio runs an eager step in the task's context copy.
+      const context = RESOURCE_CARRIES_TASK
+        ? als.run(this as Task<unknown>, captureContext)
+        : captureContext();
+      context.runInAsyncScope(
+        RESOURCE_CARRIES_TASK ? startTask : startInStore,
+        null,
+        this as Task<unknown>,
+      );
     } else {
       this._context = RESOURCE_CARRIES_TASK
         ? als.run(this as Task<unknown>, captureContext)
@@ -256,7 +265,9 @@ export class Task<T = unknown>
    * next wait), and aborts its signal. Returns false if the task is already done. Each call
    * counts one request (see {@link cancelling}).
    */
-  override cancel(msg?: string): boolean {
+  override cancel(msg?: string | null): boolean {
+    // `null` is "no message", as asyncio's `cancel(None)`.
+    if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
     return this._requestCancel(msg, originOfCancel());
   }
@@ -444,9 +455,11 @@ export class Task<T = unknown>
   }
 
   override toString(): string {
-    let text = `<Task ${this.#stateName()} name='${this.name}'`;
+    // As asyncio's repr: a pending task asked to cancel shows `cancelling` as its state.
+    const state =
+      this._state === PENDING && this._numCancelsRequested > 0 ? "cancelling" : this.#stateName();
+    let text = `<Task ${state} name='${this.name}'`;
     if (this._state === PENDING) {
-      if (this._mustCancel) text += " cancelling";
       if (this._waiter !== null) text += ` waiting on ${this._waiter._describeWait()}`;
     } else if (this._state === FINISHED) {
       text += this._hasException

@@ -48,6 +48,8 @@ export class IoWaiter<T = void> implements Waitable, ReadyEntry {
   _reject!: (error: unknown) => void;
   /** Settled or cancelled: nothing more may happen to it. */
   _done = false;
+  /** The CancelledError to deliver from the ready queue. */
+  _error: unknown = undefined;
   readonly _task: TaskStore | null;
   readonly _what: string;
   promise!: Promise<T>;
@@ -59,6 +61,12 @@ export class IoWaiter<T = void> implements Waitable, ReadyEntry {
 
   /** Completes the wait (directly, or from the ready queue when deferred). */
   _run(): void {
+    const error = this._error;
+    if (error !== undefined) {
+      this._error = undefined;
+      this._reject(error);
+      return;
+    }
     if (this._done) return;
     const task = this._task;
     if (task?._mustCancel) {
@@ -105,8 +113,15 @@ export class IoWaiter<T = void> implements Waitable, ReadyEntry {
     if (this._done) return false;
     this._done = true;
     const task = this._task;
-    task?._removeWaiter(this);
-    this._reject(makeCancelledError(message, origin, task?._loop.getDebug() ?? false));
+    const error = makeCancelledError(message, origin, task?._loop.getDebug() ?? false);
+    if (task === null || task._loop.isClosed()) {
+      this._reject(error);
+      return true;
+    }
+    task._removeWaiter(this);
+    // As asyncio wakes a cancelled task: from the ready queue.
+    this._error = error;
+    task._loop._pushReady(this);
     return true;
   }
 

@@ -239,6 +239,7 @@ export class Server implements IoResource {
     const reader = new StreamReader({ limit: setup.limit });
     const extra: Partial<ExtraInfo> = setup.tls === null ? {} : { sslcontext: setup.tls };
     const writer = new StreamWriter(socket, reader, extra);
+    writer._markServerSide();
     let wired: WiredSocket;
     try {
       wired = new WiredSocket(socket, reader, writer, setup.io, () => this.#detach(wired));

@@ -96,10 +96,11 @@ function countError(name: string, n: unknown): Error | null {
 }
 
 /**
- * A read waiting for data. It is the task's wait and the promise the caller awaits: when enough
- * bytes arrived (`_need` buffered) the transport's callback completes it, which takes the bytes
- * from the buffer and resolves the promise with them. The task resumes once, with its data;
- * a read that waits for more than one chunk is not woken for each chunk.
+ * A read waiting for data: the task's wait. When enough bytes arrived (`_need` buffered) the
+ * transport's callback wakes it; the bytes are taken when the reading task resumes
+ * ({@link finishRead}), not at the wake-up, so that a cancellation arriving in between (asyncio
+ * delivers it at that resumption) leaves them in the buffer for the next reader. A read that
+ * waits for more than one chunk is not woken for each chunk.
  */
 class ReadRequest extends IoWaiter<Buffer> {
   readonly _reader: StreamReader;
@@ -118,7 +119,7 @@ class ReadRequest extends IoWaiter<Buffer> {
   }
 
   override _complete(): void {
-    this._reader._fulfil(this);
+    this._settle(this as unknown as Buffer);
   }
 
   override _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {
@@ -126,6 +127,17 @@ class ReadRequest extends IoWaiter<Buffer> {
     this._reader._forget(this);
     return true;
   }
+}
+
+/**
+ * The end of a read that waited, run in the reading task's context when it resumes: delivers
+ * a cancellation that came after the wake-up instead of the bytes, or takes them.
+ */
+function finishRead(request: ReadRequest | Buffer): Buffer | Promise<Buffer> {
+  const req = request as ReadRequest;
+  const task = req._task;
+  if (task?._mustCancel) throw task._takeCancellation();
+  return req._reader._fulfil(req);
 }
 
 const WAIT_NAMES: Record<ReadKind, string> = {
@@ -223,6 +235,19 @@ export class StreamReader implements AsyncIterable<Buffer> {
       throw typeError("transport", "an object with pause() and resume()", transport);
     }
     this.#transport = transport;
+  }
+
+  /**
+   * The connection was upgraded to TLS (`StreamWriter.startTls`): flow control moves to the new
+   * socket, paused if the old one was. @internal
+   */
+  _replaceTransport(transport: ReadTransport): void {
+    const old = this.#transport;
+    this.#transport = transport;
+    if (this.#paused) {
+      old?.resume();
+      transport.pause();
+    }
   }
 
   /** Appends bytes to the buffer and wakes a waiting read. @throws {RuntimeError} after `feedEof()`. */
@@ -437,7 +462,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /**
    * Waits until `need` bytes are buffered (or EOF, or an error), then completes the read of
-   * `kind` (see {@link _fulfil}). Not async: the caller awaits the request's own promise.
+   * `kind` (see {@link _fulfil}). Not async: the caller awaits the request's promise, chained
+   * with {@link finishRead}.
    */
   #wait(kind: ReadKind, need: number, n: number): Promise<Buffer> {
     if (this.#waiter !== null) return Promise.reject(this.#busyError(kind));
@@ -449,7 +475,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     const request = new ReadRequest(this, kind, need, n);
     startWait(request);
     if (!request._done) this.#waiter = request;
-    return request.promise;
+    return request.promise.then(finishRead);
   }
 
   #busyError(kind: ReadKind): RuntimeError {
@@ -459,52 +485,34 @@ export class StreamReader implements AsyncIterable<Buffer> {
   }
 
   /**
-   * Completes a woken read (not cancelled): takes its bytes and resolves it, or fails it (EOF
-   * before `readexactly` had its bytes, a stream error); if the data it was woken for is gone
-   * (another reader took it while the wake-up was deferred), it waits again. @internal
+   * Completes a woken read whose task resumed: takes its bytes, or throws (EOF before
+   * `readexactly` had its bytes, a stream error); if the data it was woken for is gone (another
+   * reader took it meanwhile), it waits again. @internal
    */
-  _fulfil(request: ReadRequest): void {
-    if (this.#hasException) {
-      request.fail(this.#exception);
-      return;
-    }
+  _fulfil(request: ReadRequest): Buffer | Promise<Buffer> {
+    if (this.#hasException) throw this.#exception;
     const size = this.#size;
     switch (request._kind) {
       case "readuntil":
-        request._settle(EMPTY);
-        return;
+        return EMPTY;
       case "read":
         if (size > 0) {
-          const n = request._n;
-          request._settle(this.#take(Math.min(n, size)));
+          const data = this.#take(Math.min(request._n, size));
           if (this.#paused) this.#maybeResume();
-          return;
+          return data;
         }
-        if (this.#eof) {
-          request._settle(EMPTY);
-          return;
-        }
+        if (this.#eof) return EMPTY;
         break;
       case "readexactly":
         if (size >= request._n) {
-          request._settle(this.#take(request._n));
+          const data = this.#take(request._n);
           if (this.#paused) this.#maybeResume();
-          return;
+          return data;
         }
-        if (this.#eof) {
-          request.fail(new IncompleteReadError(this.#take(size), request._n));
-          return;
-        }
+        if (this.#eof) throw new IncompleteReadError(this.#take(size), request._n);
         break;
     }
-    if (this.#waiter !== null) request.fail(this.#busyError(request._kind));
-    else {
-      this.#waiter = request;
-      if (this.#paused) {
-        this.#paused = false;
-        this.#transport!.resume();
-      }
-    }
+    return this.#wait(request._kind, request._need, request._n);
   }
 
   /** A waiting read was cancelled. @internal */

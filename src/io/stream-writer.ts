@@ -28,12 +28,15 @@
  * @module
  */
 import type { Socket } from "node:net";
+import type * as tls from "node:tls";
 import type { CipherNameAndProtocol, PeerCertificate, TLSSocket } from "node:tls";
 import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
-import { typeError } from "../internal/validate.ts";
+import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import { getRunningLoop } from "../loop/running.ts";
 import { type IoWaiter, newWaiter } from "./io-waiter.ts";
 import type { StreamReader } from "./stream-reader.ts";
+import type { WiredSocket } from "./wire.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -66,6 +69,14 @@ export interface ExtraInfo {
   cipher: CipherNameAndProtocol;
   /** For a subprocess pipe: the Node pipe socket. */
   pipe: Socket;
+}
+
+/** Options of {@link StreamWriter.startTls}. */
+export interface StartTlsOptions {
+  /** Client side: the name to check the server's certificate against (SNI). Default: none. */
+  serverHostname?: string;
+  /** How long the handshake may take, in ms. Default: 60000 (asyncio's). */
+  sslHandshakeTimeout?: number;
 }
 
 /** The error `drain()` reports after the connection was lost without an error of its own. */
@@ -106,10 +117,15 @@ export function connectionLostError(message = "Connection lost"): Error {
  * ```
  */
 export class StreamWriter {
-  readonly #socket: Socket;
+  #socket: Socket;
   readonly #reader: StreamReader | null;
   readonly #extra: Partial<ExtraInfo>;
-  readonly #tls: boolean;
+  #tls: boolean;
+  /** The wiring of a socket connection (null for a pipe); `startTls` moves it. */
+  #wire: WiredSocket | null = null;
+  /** Accepted by a server: `startTls` then takes the server's side of the handshake. */
+  #serverSide = false;
+  #upgrading = false;
   #paused = false;
   /** Writes are corked, to go out together at the end of this turn (or at `drain()`). */
   #corked = false;
@@ -192,7 +208,8 @@ export class StreamWriter {
    * is.
    *
    * @throws the connection's error (as the reader's exception, or the socket's) once the
-   * connection failed; an `ECONNRESET` "Connection lost" error once it was closed.
+   * connection failed; an `ECONNRESET` "Connection lost" error once it was closed, or once
+   * `close()` was called (as asyncio).
    *
    * **Cancellation:** cancelling the wait changes nothing in the writer.
    */
@@ -200,7 +217,8 @@ export class StreamWriter {
     this._flush();
     const readerError = this.#reader?.exception() ?? null;
     if (readerError !== null) return Promise.reject(readerError);
-    if (this.#lost) {
+    if (this.#lost || this.#closing || this.#socket.destroyed) {
+      // asyncio: drain() on a closing transport raises ConnectionResetError('Connection lost').
       return Promise.reject(this.#error ?? connectionLostError());
     }
     if (!this.#paused) return RESOLVED;
@@ -302,6 +320,193 @@ export class StreamWriter {
         return value === undefined ? defaultValue : value;
       }
     }
+  }
+
+  /**
+   * Upgrades the connection to TLS in place, as asyncio 3.11's `StreamWriter.start_tls` (for
+   * STARTTLS-style protocols): sends what is queued, then runs the TLS handshake over the same
+   * connection. On a connection accepted by `startServer` this side is the TLS server (give
+   * `key` and `cert`); otherwise it is the client (`true` for the defaults: verify the server
+   * against the system's CAs). Afterwards the reader yields the decrypted bytes, `write()`
+   * encrypts, and `getExtraInfo("sslcontext")`, `"ssl_object"`, `"peercert"` and `"cipher"`
+   * describe the TLS session.
+   *
+   * Bytes the reader had already buffered stay there as they came (plain text), as in asyncio:
+   * the protocol must have the client wait for the server's go-ahead (`220 Ready to start TLS`)
+   * before it starts the handshake, as STARTTLS protocols do.
+   *
+   * @throws the handshake error (a verification failure, `ETIMEDOUT` after
+   * `sslHandshakeTimeout`…), after which the connection is closed; {@link RuntimeError} if the
+   * stream already uses TLS, is closing, or has written EOF; `drain()`'s errors if the
+   * connection was lost; {@link TypeError}/{@link RangeError} for bad arguments.
+   *
+   * **Cancellation:** cancelling the call during the handshake closes the connection (a
+   * half-made TLS session cannot go back to plain text).
+   *
+   * **Differences from asyncio:** `ssl` takes Node's TLS options instead of an `SSLContext`.
+   *
+   * @example
+   * ```ts
+   * import { execFileSync } from "node:child_process";
+   * import { mkdtempSync, readFileSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * import { openConnection, run, startServer } from "asyncio-ts";
+   *
+   * // A self-signed certificate for the example (needs the openssl command).
+   * const dir = mkdtempSync(join(tmpdir(), "starttls-"));
+   * execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+   *   "-subj", "/CN=localhost", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
+   *   { stdio: "ignore" });
+   * const key = readFileSync(join(dir, "key.pem"));
+   * const cert = readFileSync(join(dir, "cert.pem"));
+   *
+   * await run(async () => {
+   *   await using server = await startServer(async (reader, writer) => {
+   *     await reader.readline(); // "STARTTLS"
+   *     writer.write("GO\n");
+   *     await writer.startTls({ key, cert });
+   *     writer.write(`secret: ${(await reader.readline()).toString()}`);
+   *     await writer.drain();
+   *     writer.close();
+   *   }, "127.0.0.1", 0);
+   *   const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+   *   writer.write("STARTTLS\n");
+   *   await reader.readline(); // "GO"
+   *   await writer.startTls({ ca: cert }, { serverHostname: "localhost" });
+   *   writer.write("42\n");
+   *   console.log((await reader.readline()).toString().trim()); // "secret: 42"
+   *   writer.close();
+   *   await writer.waitClosed();
+   * });
+   * ```
+   */
+  async startTls(
+    ssl: boolean | tls.ConnectionOptions | tls.TlsOptions,
+    options: StartTlsOptions = {},
+  ): Promise<void> {
+    if (ssl !== true && (ssl === null || typeof ssl !== "object")) {
+      throw typeError("ssl", "true or a TLS options object", ssl);
+    }
+    checkOptions("options", options);
+    const { serverHostname, sslHandshakeTimeout } = options;
+    if (serverHostname !== undefined && typeof serverHostname !== "string") {
+      throw typeError("options.serverHostname", "a string", serverHostname);
+    }
+    if (sslHandshakeTimeout !== undefined) {
+      if (typeof sslHandshakeTimeout !== "number") {
+        throw typeError(
+          "options.sslHandshakeTimeout",
+          "a number of milliseconds",
+          sslHandshakeTimeout,
+        );
+      }
+      if (!(sslHandshakeTimeout > 0)) {
+        throw rangeError(
+          "options.sslHandshakeTimeout",
+          "a positive number of milliseconds",
+          sslHandshakeTimeout,
+        );
+      }
+    }
+    if (this.#serverSide && ssl === true) {
+      throw typeError(
+        "ssl",
+        "the server's TLS options (key and cert) on an accepted connection",
+        ssl,
+      );
+    }
+    const wire = this.#wire;
+    if (wire === null) throw new RuntimeError("startTls() needs a socket connection, not a pipe");
+    if (this.#tls) throw new RuntimeError("the stream already uses TLS");
+    if (this.#upgrading) throw new RuntimeError("startTls() is already in progress");
+    if (this.#eofWritten) throw new RuntimeError("Cannot call startTls() after writeEof()");
+    if (this.#closing) throw new RuntimeError("Cannot call startTls() on a closing stream");
+    const loop = getRunningLoop();
+    this.#upgrading = true;
+    try {
+      await this.drain();
+      if (this.#closing || this.#lost) throw connectionLostError();
+      const tlsModule = await import("node:tls");
+      if (this.#closing || this.#lost) throw connectionLostError();
+      const raw = this.#socket;
+      const settings = ssl === true ? {} : ssl;
+      let secure: TLSSocket;
+      let readyEvent: string;
+      if (this.#serverSide) {
+        secure = new tlsModule.TLSSocket(raw, { ...(settings as tls.TlsOptions), isServer: true });
+        readyEvent = "secure";
+      } else {
+        secure = tlsModule.connect({
+          ...(settings as tls.ConnectionOptions),
+          socket: raw,
+          servername: serverHostname,
+        });
+        readyEvent = "secureConnect";
+      }
+      // From now on the streams use the TLS socket; its events tell the reader and this writer.
+      raw.off("drain", this.#onDrain);
+      this.#socket = secure;
+      this.#tls = true;
+      this.#paused = false;
+      this.#extra.sslcontext = settings;
+      secure.on("drain", this.#onDrain);
+      wire._upgrade(secure);
+      const handshake = loop.createFuture<void>();
+      const onReady = () => {
+        if (!handshake.done()) handshake.setResult(undefined);
+      };
+      const onFailure = (error: unknown) => {
+        if (!handshake.done()) handshake.setException(error ?? connectionLostError());
+      };
+      const onClose = () => onFailure(connectionLostError());
+      const timer = setTimeout(
+        () =>
+          secure.destroy(
+            Object.assign(new Error("TLS handshake timed out"), { code: "ETIMEDOUT" }),
+          ),
+        sslHandshakeTimeout ?? 60_000,
+      );
+      secure.once(readyEvent, onReady);
+      secure.once("error", onFailure);
+      // A peer that gives up mid-handshake may only half-close (the socket is half-open).
+      secure.once("end", onClose);
+      secure.once("close", onClose);
+      try {
+        await handshake;
+      } catch (error) {
+        this.#closing = true;
+        secure.destroy();
+        throw error;
+      } finally {
+        clearTimeout(timer);
+        secure.off(readyEvent, onReady);
+        secure.off("error", onFailure);
+        secure.off("end", onClose);
+        secure.off("close", onClose);
+      }
+    } finally {
+      this.#upgrading = false;
+    }
+  }
+
+  /**
+   * The peer closed a TLS connection, which cannot stay half-open: this side closes too, as
+   * asyncio's transport does, and later writes are dropped rather than failing the stream with
+   * `EPIPE`. @internal
+   */
+  _peerClosed(): void {
+    this.close();
+  }
+
+  /** @internal */
+  _setWire(wire: WiredSocket): void {
+    this.#wire = wire;
+  }
+
+  /** The connection was accepted by a server. @internal */
+  _markServerSide(): void {
+    this.#serverSide = true;
   }
 
   /** The end-of-turn flush. @internal */

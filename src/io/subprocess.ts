@@ -4,7 +4,8 @@
  *
  * - `PIPE` gives a stream (`process.stdin` is a StreamWriter, `stdout`/`stderr` are
  *   StreamReaders with the usual flow control); `DEVNULL` connects to /dev/null; `STDOUT`
- *   (for stderr) merges stderr into stdout; `null`/`undefined` (the default) inherits the
+ *   (for stderr) gives the child's stderr the stdout pipe (a `/bin/sh` wrapper does the `2>&1`
+ *   and `exec`s the program, keeping its pid), so the two keep their order; `null`/`undefined` (the default) inherits the
  *   parent's; a number is a file descriptor of the parent.
  * - `returncode` is `null` while the child runs, then its exit code, or `-N` when signal N
  *   killed it (asyncio's convention).
@@ -17,8 +18,11 @@
  * @module
  */
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
+import { delimiter, resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import { isCancelledError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
@@ -322,6 +326,50 @@ export class Process implements IoResource {
   }
 }
 
+/**
+ * The command that runs `file` with its stderr copied onto its stdout by `/bin/sh`, or `null`
+ * when that cannot be done faithfully: on Windows, with `argv0`, or for a program that is not an
+ * executable file on the PATH (Node must report its `ENOENT`/`EACCES` as usual).
+ */
+function mergeInShell(
+  file: string,
+  args: readonly string[],
+  shell: boolean,
+  options: SubprocessOptions,
+): [string, string[], boolean] | null {
+  if (process.platform === "win32" || options.argv0 !== undefined) return null;
+  if (shell) return [`exec 2>&1\n${file}`, [], true];
+  if (findExecutable(file, options.env?.PATH ?? process.env.PATH ?? "", options.cwd) === null) {
+    return null;
+  }
+  return ["/bin/sh", ["-c", 'exec "$0" "$@" 2>&1', file, ...args], false];
+}
+
+function findExecutable(
+  file: string,
+  searchPath: string,
+  cwd: string | URL | undefined,
+): string | null {
+  const base = cwd === undefined ? process.cwd() : cwd instanceof URL ? fileURLToPath(cwd) : cwd;
+  const candidates = file.includes("/")
+    ? [resolvePath(base, file)]
+    : searchPath
+        .split(delimiter)
+        .filter((dir) => dir.length > 0)
+        .map((dir) => resolvePath(base, dir, file));
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, fsConstants.X_OK);
+        return candidate;
+      }
+    } catch {
+      // Not there, or not executable: try the next directory, as the shell would.
+    }
+  }
+  return null;
+}
+
 async function create(
   file: string,
   args: readonly string[],
@@ -336,8 +384,20 @@ async function create(
   const stdin = stdioEntry("options.stdin", options.stdin);
   const stdout = stdioEntry("options.stdout", options.stdout);
   let stderr = stdioEntry("options.stderr", options.stderr);
-  const merge = options.stderr === STDOUT && stdout === "pipe";
+  let merge = options.stderr === STDOUT && stdout === "pipe";
   if (options.stderr === STDOUT) stderr = stdout === "inherit" ? 1 : stdout;
+  if (merge) {
+    // asyncio gives the child one pipe for both (fd 2 a copy of fd 1), which keeps the order
+    // of its writes; Node cannot share a pipe between two stdio slots, so a shell does the copy
+    // (`2>&1`) and then becomes the program (`exec`: same pid). Where that cannot be done
+    // faithfully, the two pipes are merged as they arrive instead.
+    const wrapped = mergeInShell(file, args, shell, options);
+    if (wrapped !== null) {
+      [file, args, shell] = wrapped;
+      stderr = "ignore";
+      merge = false;
+    }
+  }
   const loop = getRunningLoop();
   const io = loopIo(loop);
   const spawnOptions: SpawnOptions = {

@@ -58,7 +58,8 @@ export function onreadFor(reader: StreamReader): {
 
 /** A socket wired to its streams, tracked by its loop until it closes. @internal */
 export class WiredSocket implements IoResource {
-  readonly socket: Socket;
+  /** The socket; replaced by the TLS socket over it after `StreamWriter.startTls()`. */
+  socket: Socket;
   readonly reader: StreamReader | null;
   readonly writer: StreamWriter | null;
   readonly #io: LoopIo | null;
@@ -80,17 +81,48 @@ export class WiredSocket implements IoResource {
     this.#io = io;
     this.#onClosed = onClosed;
     io?.track(this);
-    if (reader !== null) {
-      if (!feedsItself) {
-        reader.setTransport(socket);
-        socket.on("data", (chunk: Buffer) => feedData(reader, chunk));
-      }
-      socket.on("end", () => reader.feedEof());
+    if (reader !== null && !feedsItself) reader.setTransport(socket);
+    writer?._setWire(this);
+    this.#listen(socket, feedsItself);
+  }
+
+  #listen(socket: Socket, feedsItself: boolean): void {
+    if (this.reader !== null) {
+      if (!feedsItself) socket.on("data", this.#onData);
+      socket.on("end", this.#onEnd);
     }
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
     if (socket.destroyed) queueMicrotask(this.#onClose);
   }
+
+  /**
+   * Moves the streams onto `tlsSocket`, the TLS socket now wrapping this one's connection
+   * (`StreamWriter.startTls`): the old socket's events no longer reach the streams. @internal
+   */
+  _upgrade(tlsSocket: Socket): void {
+    const old = this.socket;
+    old.off("data", this.#onData);
+    old.off("end", this.#onEnd);
+    old.off("error", this.#onError);
+    old.off("close", this.#onClose);
+    this.socket = tlsSocket;
+    // Destroying a TLS socket does not close the connection it wraps: close it with it.
+    tlsSocket.once("close", () => old.destroy());
+    this.reader?._replaceTransport(tlsSocket);
+    this.#listen(tlsSocket, false);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    feedData(this.reader!, chunk);
+  };
+
+  readonly #onEnd = (): void => {
+    this.reader!.feedEof();
+    // TLS cannot be half-open: as asyncio's StreamReaderProtocol over SSL, the peer's EOF
+    // closes the connection (Node ends the TLS socket), so the writer is closing from now on.
+    if ((this.socket as { encrypted?: boolean }).encrypted === true) this.writer?._peerClosed();
+  };
 
   readonly #onError = (error: Error): void => {
     this.#error = error;

@@ -21,7 +21,7 @@ import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
 import type { Task, TaskOptions } from "../futures/task.ts";
-import { als, noteLoopRunning } from "../internal/context.ts";
+import { als, noteLoopRunning, untagged } from "../internal/context.ts";
 import { registry } from "../internal/registry.ts";
 import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
@@ -67,9 +67,26 @@ export interface ClosableExecutor {
   shutdown(): Promise<void>;
 }
 
+/**
+ * A loop callback must be a plain function: as asyncio refuses coroutines in `call_soon()`, an
+ * async function is refused, since nothing would supervise the promise it returns.
+ */
+function checkCallback(callback: unknown): void {
+  checkFunction("callback", callback);
+  const tag = (callback as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  if (tag === "AsyncFunction" || tag === "AsyncGeneratorFunction") {
+    throw new TypeError(
+      "Expected `callback` to be a plain function, got an async function: loop callbacks are " +
+        "not awaited (asyncio refuses coroutines there too); run it as a task with createTask(fn)",
+    );
+  }
+}
+
 function applyCallback(callback: Callback, args: unknown[]): unknown {
   return (callback as (...a: unknown[]) => unknown)(...args);
 }
+
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** The longest delay Node's `setTimeout` accepts (2^31 - 1 ms). */
 const MAX_HOST_DELAY = 2_147_483_647;
@@ -102,6 +119,11 @@ export class EventLoop implements HandleOwner {
   readonly #virtual: boolean;
   #ready: ReadyEntry[] = [];
   #spare: ReadyEntry[] = [];
+  /** The batch being run (entries run one at a time, see #runBatch), and the next entry. */
+  #batch: ReadyEntry[] | null = null;
+  #batchAt = 0;
+  /** Debug mode: when the entry being run started (0: none). */
+  #stepStart = 0;
   readonly #timers = new TimerHeap();
   #immediate: NodeJS.Immediate | null = null;
   #hostTimer: NodeJS.Timeout | null = null;
@@ -151,7 +173,7 @@ export class EventLoop implements HandleOwner {
    * scheduled. A callback that throws is reported to the exception handler; the loop goes on.
    */
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
-    checkFunction("callback", callback);
+    checkCallback(callback);
     this.#checkOpen();
     const handle = new Handle(callback as (...a: never[]) => unknown, args, this);
     this._pushReady(handle);
@@ -168,7 +190,7 @@ export class EventLoop implements HandleOwner {
     ...args: A
   ): TimerHandle {
     checkDelay("delay", delay);
-    checkFunction("callback", callback);
+    checkCallback(callback);
     return this.#scheduleAt(this.#clock.now() + delay, callback, args);
   }
 
@@ -179,7 +201,7 @@ export class EventLoop implements HandleOwner {
     ...args: A
   ): TimerHandle {
     checkDelay("when", when);
-    checkFunction("callback", callback);
+    checkCallback(callback);
     return this.#scheduleAt(when, callback, args);
   }
 
@@ -248,17 +270,31 @@ export class EventLoop implements HandleOwner {
     }
     const handler = this.#handler;
     if (handler === null) {
-      this.defaultExceptionHandler(context);
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (error) {
+        // As asyncio: a broken default handler (replaced on the loop) must not break the loop.
+        console.error("Exception in default exception handler", error, context);
+      }
       return;
     }
     try {
       handler(this, context);
     } catch (error) {
-      this.defaultExceptionHandler({
-        message: "Unhandled error in exception handler",
-        exception: error,
-        context,
-      });
+      try {
+        this.defaultExceptionHandler({
+          message: "Unhandled error in exception handler",
+          exception: error,
+          context,
+        });
+      } catch (again) {
+        console.error(
+          "Exception in default exception handler while handling an unexpected error in " +
+            "custom exception handler",
+          again,
+          error,
+        );
+      }
     }
   }
 
@@ -428,36 +464,73 @@ export class EventLoop implements HandleOwner {
     if (n > 0) {
       this.#idleTurns = 0;
       this.#ready = this.#spare;
-      if (this.#debug) this.#runBatchDebug(batch);
-      else {
-        for (let i = 0; i < n; i++) {
-          try {
-            batch[i]._run();
-          } catch (error) {
-            this.#reportEntryError(batch[i], error);
-          }
-        }
-      }
-      batch.length = 0;
-      this.#spare = batch;
+      this.#batch = batch;
+      this.#batchAt = 0;
+      this.#runBatch();
+      return;
     }
     this.#scheduleNext();
   };
 
-  #runBatchDebug(batch: ReadyEntry[]): void {
-    const slow = this.slowCallbackDuration;
-    for (let i = 0; i < batch.length; i++) {
-      const t0 = performance.now();
+  /**
+   * Runs the current batch's entries in order, each to the end of what it starts. An entry
+   * usually resumes a task, whose step then runs in the microtasks that follow; asyncio runs a
+   * task's step to its next suspension before the next callback, so the next entry waits until
+   * those microtasks have all run: a reaction queues a `process.nextTick`, and Node runs that
+   * tick only once the microtask queue is empty. In debug mode this also times each step.
+   */
+  readonly #runBatch = (): void => {
+    const batch = this.#batch!;
+    const n = batch.length;
+    if (this.#stepStart !== 0) {
+      this.#checkSlow(batch[this.#batchAt - 1], this.#stepStart);
+      this.#stepStart = 0;
+    }
+    while (this.#batchAt < n) {
+      const entry = batch[this.#batchAt++];
+      if (this.#debug) this.#stepStart = performance.now();
       try {
-        batch[i]._run();
+        entry._run();
       } catch (error) {
-        this.#reportEntryError(batch[i], error);
+        this.#reportEntryError(entry, error);
       }
-      const took = performance.now() - t0;
-      if (took >= slow) {
-        console.warn(`asyncio-ts: executing ${inspect(batch[i])} took ${took.toFixed(1)} ms`);
+      if (this.#batchAt < n || this.#stepStart !== 0) {
+        untagged.next = true;
+        SETTLED.then(this.#afterMicrotasks);
+        untagged.next = false;
+        return;
       }
     }
+    batch.length = 0;
+    this.#spare = batch;
+    this.#batch = null;
+    this.#scheduleNext();
+  };
+
+  readonly #afterMicrotasks = (): void => {
+    process.nextTick(this.#resumeBatch);
+  };
+
+  readonly #resumeBatch = (): void => {
+    const batch = this.#batch;
+    if (batch === null) return;
+    if (!this.#running || this.#closed) {
+      // Stopped in the middle of a batch: what is left runs first when the loop runs again.
+      this.#batch = null;
+      this.#stepStart = 0;
+      if (!this.#closed) this.#ready = batch.slice(this.#batchAt).concat(this.#ready);
+      return;
+    }
+    als.run(this, this.#runBatch);
+  };
+
+  /** Debug mode: reports a callback or task step that ran `slowCallbackDuration` or longer. */
+  #checkSlow(entry: ReadyEntry, t0: number): void {
+    const took = performance.now() - t0;
+    if (took < this.slowCallbackDuration) return;
+    const task = (entry as { _task?: unknown })._task ?? ("_isTask" in entry ? entry : null);
+    const what = task ? `a step of ${String(task)}` : inspect(entry);
+    console.warn(`asyncio-ts: executing ${what} took ${took.toFixed(1)} ms`);
   }
 
   #reportEntryError(entry: ReadyEntry, error: unknown): void {

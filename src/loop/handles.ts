@@ -10,6 +10,7 @@
  */
 import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
+import { isThenable } from "../internal/validate.ts";
 import type { TimerEntry } from "./timer-heap.ts";
 
 /** What the loop needs from a handle's owner. @internal */
@@ -58,7 +59,18 @@ export class Handle {
     const cb = this._callback;
     if (cb === null) return;
     try {
-      this._context.runInAsyncScope(this._owner._callInLoop, this._owner, cb, this._args);
+      const result = this._context.runInAsyncScope(
+        this._owner._callInLoop,
+        this._owner,
+        cb,
+        this._args,
+      );
+      // A plain function that returns a promise: its rejection is reported like a throw.
+      if (isThenable(result)) {
+        Promise.resolve(result).then(undefined, (error: unknown) =>
+          this._owner._reportCallbackError(this, error),
+        );
+      }
     } catch (error) {
       this._owner._reportCallbackError(this, error);
     }

@@ -57,7 +57,13 @@ export async function waitFor<A extends AwaitableOrFunction<unknown>>(
   checkAwaitable("aw", aw);
   const delay = checkOptionalDelay("timeout", timeout);
   const loop = getRunningLoop();
-  const fut = toFuture<AwaitedResult<A>>(aw);
+  // asyncio awaits a coroutine inside the caller's task, so it has started by the time the
+  // caller first waits: a function starts eagerly (with a timeout of 0 or less it never starts,
+  // as asyncio's wraps it in a task and cancels that at once).
+  const fut =
+    typeof aw === "function" && (delay === null || delay > 0)
+      ? loop.createTask(aw as () => AwaitedResult<A>, { eagerStart: true })
+      : toFuture<AwaitedResult<A>>(aw);
   if (delay === null) return await fut;
   if (delay <= 0) {
     if (fut.done()) return fut.result();

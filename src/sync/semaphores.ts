@@ -159,9 +159,9 @@ export class Semaphore {
     return { value: this._value, locked: this.locked(), waiters: this.#waiters.size + this.#woken };
   }
 
-  /** asyncio's repr, with the value always shown: `<Semaphore [locked, value:0, waiters:2]>`. */
+  /** asyncio's repr: `<Semaphore [unlocked, value:2]>`, `<Semaphore [locked, waiters:2]>`. */
   toString(): string {
-    const state = `${this.locked() ? "locked" : "unlocked"}, value:${this._value}`;
+    const state = this.locked() ? "locked" : `unlocked, value:${this._value}`;
     return `<${this.constructor.name} [${describeState(state, this.#waiters.size + this.#woken)}]>`;
   }
 
