@@ -423,6 +423,38 @@ describe("loop state", () => {
     });
   });
 
+  test("steps run whole in ready order, whatever plain promise turns they take before waiting again", async () => {
+    await runVirtual(async () => {
+      const log: string[] = [];
+      const hops = async (n: number) => {
+        for (let i = 0; i < n; i++) await Promise.resolve();
+      };
+      // x and y start in the same iteration and resume from sleep(0) in the same iteration.
+      const x = createTask(async () => {
+        await hops(3); // first turn: plain promise turns before the first wait
+        log.push("x1");
+        await sleep(0);
+        log.push("x2");
+        await hops(2); // a resumed step: turns, then a wait again
+        await sleep(0);
+        log.push("x3");
+        await hops(2);
+        log.push("x4");
+      });
+      const y = createTask(async () => {
+        log.push("y1");
+        await sleep(0);
+        log.push("y2");
+        await sleep(0);
+        log.push("y3");
+        await sleep(0);
+        log.push("y4");
+      });
+      await Promise.all([x, y]);
+      assert.deepEqual(log, ["x1", "y1", "x2", "y2", "x3", "x4", "y3", "y4"]);
+    });
+  });
+
   test("callSoon/callLater/callAt refuse an async function, as asyncio refuses coroutines", async () => {
     await runVirtual(async () => {
       const loop = getRunningLoop();

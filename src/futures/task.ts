@@ -378,6 +378,14 @@ export class Task<T = unknown>
   }
 
   /** @internal */
+  _suspendedSince(previous: Waitable | null): boolean {
+    if (this._state !== PENDING) return true;
+    const waiter = this._waiter;
+    const others = this._extras?.waiters;
+    return waiter !== null && waiter !== previous && (others == null || others.size === 0);
+  }
+
+  /** @internal */
   _takeCancellation(): CancelledError {
     this._mustCancel = false;
     return this._makeCancelledError();

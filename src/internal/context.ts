@@ -39,6 +39,13 @@ export interface TaskStore {
   _addWaiter(waitable: Waitable): void;
   /** The wait ended (completed or cancelled). */
   _removeWaiter(waitable: Waitable): void;
+  /** The one thing the task waits on, if any (more waits are kept elsewhere). */
+  readonly _waiter: Waitable | null;
+  /**
+   * Whether the task is suspended on a single wait registered after `previous` was its wait,
+   * or is done: its step is over (the loop's test, see EventLoop#afterMicrotasks).
+   */
+  _suspendedSince(previous: Waitable | null): boolean;
   /** The task's reusable `sleep(0)` waiter (owned by sleep.ts). */
   _zeroSleeper: unknown;
   /** Clears the pending cancellation and returns the error that delivers it. */

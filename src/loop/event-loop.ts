@@ -21,10 +21,11 @@ import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
 import type { Task, TaskOptions } from "../futures/task.ts";
-import { als, noteLoopRunning, untagged } from "../internal/context.ts";
+import { als, noteLoopRunning, type TaskStore, untagged } from "../internal/context.ts";
 import { registry } from "../internal/registry.ts";
 import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
+import type { Waitable } from "../internal/waitable.ts";
 import { type Clock, RealClock, VirtualClock } from "./clock.ts";
 import { type Callback, Handle, type HandleOwner, TimerHandle } from "./handles.ts";
 import { type TimerEntry, TimerHeap } from "./timer-heap.ts";
@@ -32,6 +33,14 @@ import { type TimerEntry, TimerHeap } from "./timer-heap.ts";
 /** Something the loop can run from its ready queue. @internal */
 export interface ReadyEntry {
   _run(): void;
+  /** The task whose step running this entry resumes, when there is one. */
+  readonly _task?: TaskStore | null;
+}
+
+/** The task whose step running `entry` starts (a task's first turn) or resumes. */
+function stepTaskOf(entry: ReadyEntry): TaskStore | null {
+  if ((entry as Partial<TaskStore>)._isTask === true) return entry as unknown as TaskStore;
+  return entry._task ?? null;
 }
 
 /**
@@ -124,6 +133,9 @@ export class EventLoop implements HandleOwner {
   #batchAt = 0;
   /** Debug mode: when the entry being run started (0: none). */
   #stepStart = 0;
+  /** The task whose step the entry just run started or resumed, and its wait right after. */
+  #stepTask: TaskStore | null = null;
+  #stepWait: Waitable | null = null;
   readonly #timers = new TimerHeap();
   #immediate: NodeJS.Immediate | null = null;
   #hostTimer: NodeJS.Timeout | null = null;
@@ -488,13 +500,25 @@ export class EventLoop implements HandleOwner {
     }
     while (this.#batchAt < n) {
       const entry = batch[this.#batchAt++];
-      if (this.#debug) this.#stepStart = performance.now();
+      const t0 = this.#debug ? performance.now() : 0;
       try {
         entry._run();
       } catch (error) {
         this.#reportEntryError(entry, error);
       }
-      if (this.#batchAt < n || this.#stepStart !== 0) {
+      const task = stepTaskOf(entry);
+      const firstTurn = task === (entry as unknown);
+      if (firstTurn && task!._suspendedSince(null)) {
+        // A task's first turn runs its code inside `_run`; it is suspended again on a wait of
+        // asyncio-ts (or done), so its step is over.
+        if (t0 !== 0) this.#checkSlow(entry, t0);
+        continue;
+      }
+      if (this.#batchAt < n || t0 !== 0) {
+        this.#stepStart = t0;
+        this.#stepTask = task;
+        // A resumption has just ended the wait the task was suspended on.
+        this.#stepWait = task === null || firstTurn ? null : task._waiter;
         untagged.next = true;
         SETTLED.then(this.#afterMicrotasks);
         untagged.next = false;
@@ -508,6 +532,19 @@ export class EventLoop implements HandleOwner {
   };
 
   readonly #afterMicrotasks = (): void => {
+    // The microtasks queued before this one have run, the resumed step's first among them. If
+    // that step is suspended again on a wait of asyncio-ts (or finished), it queued nothing more
+    // of its own and the next entry can run now; otherwise wait for the whole microtask queue.
+    const task = this.#stepTask;
+    if (task !== null) {
+      this.#stepTask = null;
+      if (task._suspendedSince(this.#stepWait)) {
+        this.#stepWait = null;
+        this.#resumeBatch();
+        return;
+      }
+      this.#stepWait = null;
+    }
     process.nextTick(this.#resumeBatch);
   };
 
