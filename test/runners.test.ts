@@ -235,6 +235,17 @@ describe("deadlock", () => {
       "exited normally",
     ]);
   });
+
+  test("main stuck on a plain promise (out of cancellation's reach) still makes run() reject, not exit with code 13", async () => {
+    const result = await runTs(join(FIXTURES, "deadlock-plain.ts"), CHILD_TIMEOUT);
+    assert.equal(result.timedOut, false, describeRun("deadlock-plain.ts", result));
+    assert.equal(result.code, 0, describeRun("deadlock-plain.ts", result));
+    assert.deepEqual(result.stdout.trim().split("\n"), [
+      "rejected with RuntimeError: true",
+      "true",
+      "exited normally",
+    ]);
+  });
 });
 
 /** A child running test/fixtures/sigint.ts, with helpers to wait for its markers. */

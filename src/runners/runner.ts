@@ -37,6 +37,8 @@ type RunnerState = "initialized" | "running" | "closing" | "closed";
 /** How many rounds of "cancel what is left" shutdown makes before giving up. */
 const SHUTDOWN_ROUNDS = 16;
 
+function noop(): void {}
+
 function checkNotInLoop(what: string): void {
   const store = als.getOwnStore();
   if (store === undefined) return;
@@ -233,6 +235,10 @@ export class Runner {
       };
       for (const t of tasks) t.addDoneCallback(onDone);
       process.on("beforeExit", onIdle);
+      // Called from a 'beforeExit' (a deadlock found, or a shutdown after one) with nothing
+      // scheduled, Node would exit at once (code 13 under a top-level await) without another
+      // 'beforeExit': one more turn makes sure this drive ends.
+      setImmediate(noop);
       if (!loop.isRunning()) loop._start();
     });
   }
