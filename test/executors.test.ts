@@ -13,6 +13,7 @@ import {
   run,
   sleep,
   ThreadPoolExecutor,
+  TimeoutError,
   toThread,
 } from "../src/index.ts";
 
@@ -53,6 +54,45 @@ describe("toThread and runInExecutor", () => {
         return true;
       });
     }),
+  );
+
+  it(
+    "asyncio-ts's error classes and AggregateError come back as those classes; thrown values as they are",
+    GUARD,
+    () =>
+      realRun(async () => {
+        await assert.rejects(settled(toThread(JOBS, "throwsNamed", "timeout")), (e: unknown) => {
+          assert.ok(e instanceof TimeoutError);
+          assert.equal(e.message, "too slow");
+          return true;
+        });
+        await assert.rejects(settled(toThread(JOBS, "throwsNamed", "aggregate")), (e: unknown) => {
+          assert.ok(e instanceof AggregateError);
+          assert.equal(e.message, "both failed");
+          assert.ok(e.errors[0] instanceof TypeError);
+          assert.ok(e.errors[1] instanceof RangeError);
+          assert.equal(e.errors[1].message, "second");
+          return true;
+        });
+        await assert.rejects(settled(toThread(JOBS, "throwsValue")), (e: unknown) => {
+          assert.deepEqual(e, { code: 7 });
+          return true;
+        });
+      }),
+  );
+
+  it(
+    "a result that cannot be copied back fails with a TypeError naming the export; the pool goes on",
+    GUARD,
+    () =>
+      realRun(async () => {
+        await assert.rejects(settled(toThread(JOBS, "returnsFunction")), (e: unknown) => {
+          assert.ok(e instanceof TypeError);
+          assert.match(e.message, /result of `returnsFunction` could not be copied back/);
+          return true;
+        });
+        assert.equal(await toThread<number>(JOBS, "add", 20, 22), 42);
+      }),
   );
 
   it("a missing export, a non-function export or a missing module fail clearly", GUARD, () =>

@@ -4,9 +4,10 @@
  * (once per thread), calls the export with the job's arguments, and returns (or awaits) its
  * result.
  *
- * Errors cross back as a plain record (name, message, stack, own properties, cause), because
- * the structured clone of an Error keeps only the built-in names and drops `code` and other
- * fields; the main thread rebuilds the Error from it (see `executors.ts`).
+ * Errors cross back as a plain record (name, message, stack, own properties, cause, the members
+ * of an AggregateError), because the structured clone of an Error keeps only the built-in names
+ * and drops `code` and other fields; the main thread rebuilds the Error from it (see
+ * `executors.ts`). A thrown value that is not an Error crosses marked too.
  *
  * This file must stay loadable without a TypeScript loader once built: it imports nothing.
  *
@@ -46,7 +47,11 @@ function cloneable(value: unknown): boolean {
 }
 
 function packError(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error)) return cloneable(error) ? error : String(error);
+  if (!(error instanceof Error)) {
+    // A thrown non-Error crosses as itself, marked, so that the main thread can tell it from a
+    // failure of the worker's own (such as a result that cannot be copied back).
+    return { [MARK]: "value", value: cloneable(error) ? error : String(error) };
+  }
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(error)) {
     if (key === "cause") continue;
@@ -61,6 +66,11 @@ function packError(error: unknown, depth = 0): unknown {
     props,
   };
   if ("cause" in error && depth < 8) record.cause = packError(error.cause, depth + 1);
+  // AggregateError (and asyncio-ts's ExceptionGroup) keep their members in `errors`.
+  const members = (error as { errors?: unknown }).errors;
+  if (Array.isArray(members) && depth < 8) {
+    record.errors = members.map((member) => packError(member, depth + 1));
+  }
   return record;
 }
 

@@ -23,6 +23,7 @@ import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import { inspect } from "node:util";
 import type { Piscina } from "piscina";
+import * as exceptions from "../exceptions.ts";
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { Future } from "../futures/future.ts";
 import { registry } from "../internal/registry.ts";
@@ -105,28 +106,59 @@ function checkExportName(exportName: unknown): string {
   return exportName;
 }
 
-const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
+/** The error classes rebuilt by name: JavaScript's and asyncio-ts's own. */
+const ERROR_CLASSES: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<
+  string,
+  new (
+    ...args: never[]
+  ) => Error
+>([
+  ...[Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError].map(
+    (ctor) => [ctor.name, ctor] as const,
+  ),
+  ["AggregateError", AggregateError],
+  ...Object.values(exceptions)
+    .filter((value) => typeof value === "function" && value.prototype instanceof Error)
+    .map((ctor) => [(ctor as { name: string }).name, ctor as new () => Error] as const),
+]);
 
-/** Rebuilds an error packed by the worker entry. */
-function reviveError(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || !(MARK in value)) return value;
-  const record = value as unknown as {
-    name: string;
-    message: string;
-    stack?: string;
-    props: Record<string, unknown>;
-    cause?: unknown;
-  };
-  const Ctor = BUILTIN_ERRORS[record.name] ?? Error;
-  const error = new Ctor(record.message);
+interface ErrorRecord {
+  name: string;
+  message: string;
+  stack?: string;
+  props: Record<string, unknown>;
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+/**
+ * Rebuilds what a job threw, from the record the worker entry packed: an error of the same class
+ * when it is one of JavaScript's or asyncio-ts's (other classes come back as `Error` with their
+ * `name`), with its message, fields, stack, cause and members. Anything that arrives unpacked
+ * failed in the worker's own machinery: an Error stays as it is, anything else is the failed
+ * copy of a result that cannot cross threads.
+ */
+function reviveError(value: unknown, exportName = ""): unknown {
+  if (value === null || typeof value !== "object" || !(MARK in value)) {
+    if (value instanceof Error) return value;
+    return new TypeError(
+      `the result of \`${exportName}\` could not be copied back from the worker thread: ` +
+        "the structured clone refuses functions, symbols and objects that hold them",
+    );
+  }
+  const packed = value as Record<string, unknown>;
+  if (packed[MARK] === "value") return packed.value;
+  const record = value as unknown as ErrorRecord;
+  const members = record.errors?.map((member) => reviveError(member, exportName));
+  let Ctor = ERROR_CLASSES.get(record.name) ?? Error;
+  const isAggregate = Ctor === AggregateError || Ctor.prototype instanceof AggregateError;
+  if (members !== undefined && !isAggregate) Ctor = AggregateError;
+  // A real Error of the class, without running a constructor whose parameters differ.
+  const error: Error =
+    members !== undefined
+      ? Reflect.construct(AggregateError, [members, record.message], Ctor)
+      : Reflect.construct(Error, [record.message], Ctor);
+  Object.assign(error, record.props);
   if (error.name !== record.name) {
     Object.defineProperty(error, "name", {
       value: record.name,
@@ -134,9 +166,8 @@ function reviveError(value: unknown): unknown {
       writable: true,
     });
   }
-  Object.assign(error, record.props);
   if (record.stack !== undefined) error.stack = record.stack;
-  if ("cause" in record) error.cause = reviveError(record.cause);
+  if ("cause" in record) error.cause = reviveError(record.cause, exportName);
   return error;
 }
 
@@ -265,7 +296,7 @@ export class ThreadPoolExecutor {
             return;
           }
           this.#completed++;
-          fut.setException(reviveError(error));
+          fut.setException(reviveError(error, name));
         },
       );
     return fut;
