@@ -621,6 +621,19 @@ describe("TCP streams", () => {
         startServer(() => {}, "127.0.0.1", -1),
         RangeError,
       );
+      // As asyncio's ValueError: the TLS-only options without ssl.
+      await assert.rejects(
+        openConnection("127.0.0.1", 80, { serverHostname: "example" }),
+        /serverHostname is only meaningful with options\.ssl/,
+      );
+      await assert.rejects(
+        openConnection("127.0.0.1", 80, { ssl: false, sslHandshakeTimeout: 10 }),
+        RangeError,
+      );
+      await assert.rejects(
+        startServer(() => {}, "127.0.0.1", 0, { sslHandshakeTimeout: 10 }),
+        /sslHandshakeTimeout is only meaningful/,
+      );
       await using server = await echoServer();
       const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
       assert.throws(() => writer.write(42 as unknown as string), TypeError);

@@ -183,6 +183,20 @@ describe("createSubprocessExec and Process", () => {
       await assert.rejects(createSubprocessExec("echo", [], { stdin: "pipe" as never }), TypeError);
       await assert.rejects(createSubprocessExec("echo", [], { stdout: STDOUT }), RangeError);
       await assert.rejects(createSubprocessExec("echo", [], { limit: 0 }), RangeError);
+      // As asyncio (text=True, encoding=… raise ValueError): the streams carry bytes.
+      await assert.rejects(
+        createSubprocessExec("echo", [], { text: true } as never),
+        (e: unknown) => e instanceof RangeError && /options\.text.*bytes/.test(e.message),
+      );
+      await assert.rejects(
+        createSubprocessShell("echo", { encoding: "utf-8" } as never),
+        /options\.encoding is not supported/,
+      );
+      await assert.rejects(
+        createSubprocessExec("echo", [], { stdoutt: PIPE } as never),
+        (e: unknown) =>
+          e instanceof TypeError && /Unknown option `options\.stdoutt`/.test(e.message),
+      );
       await assert.rejects(createSubprocessShell(""), TypeError);
       const proc = await createSubprocessExec("true");
       assert.throws(() => proc.sendSignal({} as never), TypeError);

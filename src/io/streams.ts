@@ -128,6 +128,15 @@ export async function openConnection(
   if (ssl !== undefined && typeof ssl !== "boolean" && (ssl === null || typeof ssl !== "object")) {
     throw typeError("options.ssl", "a boolean or a TLS options object", ssl);
   }
+  if (ssl === undefined || ssl === false) {
+    // As asyncio's ValueError: these only mean something for a TLS connection.
+    if (options.serverHostname !== undefined) {
+      throw new RangeError("options.serverHostname is only meaningful with options.ssl");
+    }
+    if (options.sslHandshakeTimeout !== undefined) {
+      throw new RangeError("options.sslHandshakeTimeout is only meaningful with options.ssl");
+    }
+  }
   const loop = getRunningLoop();
   const io = loopIo(loop);
   const base = {
@@ -236,6 +245,9 @@ export async function startServer(
   const ssl = options.ssl;
   if (ssl !== undefined && (ssl === null || typeof ssl !== "object")) {
     throw typeError("options.ssl", "a TLS options object", ssl);
+  }
+  if (ssl === undefined && options.sslHandshakeTimeout !== undefined) {
+    throw new RangeError("options.sslHandshakeTimeout is only meaningful with options.ssl");
   }
   const backlog = options.backlog;
   if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {

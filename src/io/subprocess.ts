@@ -370,6 +370,40 @@ function findExecutable(
   return null;
 }
 
+const SUBPROCESS_KEYS = new Set([
+  "stdin",
+  "stdout",
+  "stderr",
+  "limit",
+  "cwd",
+  "env",
+  "detached",
+  "uid",
+  "gid",
+  "argv0",
+]);
+
+/**
+ * asyncio's streams are bytes: like asyncio, refuse the options that would make them text, and
+ * (as Popen refuses an unknown keyword) any option this function does not know.
+ */
+function checkSubprocessKeys(options: object): void {
+  for (const key of Object.keys(options)) {
+    if (SUBPROCESS_KEYS.has(key)) continue;
+    const value = (options as Record<string, unknown>)[key];
+    if (["text", "encoding", "errors", "universalNewlines"].includes(key)) {
+      if (value === undefined || value === null || value === false) continue;
+      throw new RangeError(
+        `options.${key} is not supported: a subprocess's streams carry bytes, as in asyncio ` +
+          "(decode them yourself, e.g. with TextDecoder or buffer.toString())",
+      );
+    }
+    throw new TypeError(
+      `Unknown option \`options.${key}\`; expected some of: ${[...SUBPROCESS_KEYS].join(", ")}`,
+    );
+  }
+}
+
 async function create(
   file: string,
   args: readonly string[],
@@ -377,6 +411,7 @@ async function create(
   options: SubprocessOptions,
 ): Promise<Process> {
   checkOptions("options", options);
+  checkSubprocessKeys(options);
   const limit = options.limit ?? DEFAULT_LIMIT;
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit <= 0) {
     throw rangeError("options.limit", "a positive integer number of bytes", limit);
