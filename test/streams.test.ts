@@ -128,6 +128,20 @@ describe("StreamReader on fed data", () => {
       assert.equal((await reader.readuntil([Buffer.from(","), ";"])).toString(), "bbb,");
     }));
 
+  it("readuntil: of two separators ending at the same byte, the shorter one counts (its start meets the limit)", () =>
+    runVirtual(async () => {
+      for (const seps of [
+        ["A", "ome dataA"],
+        ["ome dataA", "A"],
+      ]) {
+        const reader = new StreamReaderClass({ limit: 3 });
+        reader.feedData(Buffer.from("some dataA"));
+        const error = await reader.readuntil(seps).catch((e: unknown) => e);
+        assert.ok(error instanceof LimitOverrunError, String(seps));
+        assert.equal(error.consumed, 9);
+      }
+    }));
+
   it("readuntil at EOF without a separator throws IncompleteReadError with the rest", () =>
     runVirtual(async () => {
       const reader = fed("no separator");

@@ -541,6 +541,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
       }
       out.push(b);
     }
+    // As asyncio: shortest first, so that of two matches ending at the same byte the shorter
+    // separator wins (the one whose start the limit is checked against).
+    if (out.length > 1) out.sort((a, b) => a.length - b.length);
     return out;
   }
 
