@@ -7,7 +7,8 @@
  * first). A hang guard kills the child after `timeoutMs`; the result says so instead of the test
  * hanging.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -116,5 +117,52 @@ export async function assertBuilt(): Promise<void> {
   await waitForDist(60_000);
   if (!existsSync(join(ROOT, "dist", "index.js"))) {
     throw new Error("dist/index.js is missing: run `npm run build` first (npm test does)");
+  }
+}
+
+/**
+ * A long-running child `node --import tsx <file> ...args`, for tests that talk to it while it
+ * runs (send it signals once it printed a marker line). stderr lines are kept in `stdout` too,
+ * prefixed with `[stderr]`. A hang guard kills it after `timeoutMs`.
+ */
+export class FixtureChild {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout = "";
+  readonly #guard: NodeJS.Timeout;
+  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
+
+  constructor(file: string, args: string[], timeoutMs: number) {
+    this.child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
+    this.child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stdout += chunk;
+    });
+    this.child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stdout += `[stderr] ${chunk}`;
+    });
+    this.#guard = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+    this.exited = once(this.child, "exit").then((args) => {
+      clearTimeout(this.#guard);
+      return args as [number | null, NodeJS.Signals | null];
+    });
+  }
+
+  /** Resolves once `marker` appears as a line of the child's stdout. */
+  async waitFor(marker: string): Promise<void> {
+    while (!this.stdout.split("\n").includes(marker)) {
+      const [code] = await Promise.race([
+        once(this.child.stdout, "data").then(() => [undefined]),
+        this.exited,
+      ]);
+      if (code !== undefined) {
+        throw new Error(`child exited before printing ${marker}:\n${this.stdout}`);
+      }
+    }
+  }
+
+  lines(): string[] {
+    return this.stdout.trim().split("\n");
   }
 }

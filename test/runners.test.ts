@@ -23,7 +23,7 @@ import {
   sleep,
 } from "../src/index.ts";
 import { runVirtual } from "./helpers.ts";
-import { describeRun, ROOT, runTs } from "./run-node.ts";
+import { describeRun, FixtureChild, ROOT, runTs } from "./run-node.ts";
 
 const FIXTURES = join(ROOT, "test", "fixtures");
 /** Hang guard for child processes: generous, the children measure nothing. */
@@ -248,46 +248,10 @@ describe("deadlock", () => {
   });
 });
 
-/** A child running test/fixtures/sigint.ts, with helpers to wait for its markers. */
-class SigintChild {
-  readonly child: ChildProcessWithoutNullStreams;
-  stdout = "";
-  readonly #guard: NodeJS.Timeout;
-  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
-
+/** A child running test/fixtures/sigint.ts in `mode`. */
+class SigintChild extends FixtureChild {
   constructor(mode: string) {
-    this.child = spawn(process.execPath, ["--import", "tsx", join(FIXTURES, "sigint.ts"), mode], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: "" },
-    });
-    this.child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      this.stdout += chunk;
-    });
-    this.child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      this.stdout += `[stderr] ${chunk}`;
-    });
-    this.#guard = setTimeout(() => this.child.kill("SIGKILL"), CHILD_TIMEOUT);
-    this.exited = once(this.child, "exit").then((args) => {
-      clearTimeout(this.#guard);
-      return args as [number | null, NodeJS.Signals | null];
-    });
-  }
-
-  /** Resolves once `marker` appears as a line of the child's stdout. */
-  async waitFor(marker: string): Promise<void> {
-    while (!this.stdout.split("\n").includes(marker)) {
-      const [code] = await Promise.race([
-        once(this.child.stdout, "data").then(() => [undefined]),
-        this.exited,
-      ]);
-      if (code !== undefined) {
-        throw new Error(`child exited before printing ${marker}:\n${this.stdout}`);
-      }
-    }
-  }
-
-  lines(): string[] {
-    return this.stdout.trim().split("\n");
+    super(join(FIXTURES, "sigint.ts"), [mode], CHILD_TIMEOUT);
   }
 }
 

@@ -28,6 +28,7 @@ import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/
 import type { Waitable } from "../internal/waitable.ts";
 import { type Clock, RealClock, VirtualClock } from "./clock.ts";
 import { type Callback, Handle, type HandleOwner, TimerHandle } from "./handles.ts";
+import { checkSignalName, SignalHandlers } from "./signals.ts";
 import { type TimerEntry, TimerHeap } from "./timer-heap.ts";
 
 /** Something the loop can run from its ready queue. @internal */
@@ -145,6 +146,7 @@ export class EventLoop implements HandleOwner {
   #closed = false;
   #debug = false;
   #handler: ExceptionHandler | null = null;
+  #signals: SignalHandlers | null = null;
 
   /** In debug mode, callbacks slower than this (ms) are reported. asyncio's `slow_callback_duration`. */
   slowCallbackDuration = 100;
@@ -190,6 +192,46 @@ export class EventLoop implements HandleOwner {
     const handle = new Handle(callback as (...a: never[]) => unknown, args, this);
     this._pushReady(handle);
     return handle;
+  }
+
+  /**
+   * Runs `callback(...args)` as a loop callback each time the process receives `signal`
+   * (`"SIGTERM"`, `"SIGHUP"`, …), as asyncio's `loop.add_signal_handler()`: one handler per
+   * signal (a new one replaces the old), removed by {@link removeSignalHandler} or when the loop
+   * closes. While a handler is installed the process stays alive waiting for the signal.
+   * A handler for `"SIGINT"` takes over from `run()`'s own (Ctrl-C then calls it instead of
+   * cancelling main).
+   *
+   * @throws {TypeError} for a `signal` that is not a string or a `callback` that is not a plain
+   * function. @throws {RangeError} for an unknown signal name. @throws {RuntimeError} for
+   * `SIGKILL`/`SIGSTOP`, which cannot be caught, or a closed loop.
+   */
+  addSignalHandler<A extends unknown[]>(
+    signal: NodeJS.Signals,
+    callback: (...args: A) => unknown,
+    ...args: A
+  ): void {
+    const name = checkSignalName("signal", signal);
+    checkCallback(callback);
+    this.#checkOpen();
+    this.#signals ??= new SignalHandlers(this);
+    this.#signals.add(name, callback as (...a: never[]) => unknown, args);
+  }
+
+  /**
+   * Removes the handler of `signal` added with {@link addSignalHandler}; returns whether there
+   * was one, as asyncio's `loop.remove_signal_handler()`.
+   *
+   * @throws {TypeError}/{RangeError} for a `signal` that is not a signal name.
+   */
+  removeSignalHandler(signal: NodeJS.Signals): boolean {
+    const name = checkSignalName("signal", signal);
+    return this.#signals?.remove(name) ?? false;
+  }
+
+  /** Whether `addSignalHandler` installed a handler for `signal`. @internal */
+  _hasSignalHandler(signal: NodeJS.Signals): boolean {
+    return this.#signals?.has(signal) ?? false;
   }
 
   /**
@@ -357,6 +399,7 @@ export class EventLoop implements HandleOwner {
     if (this.#running) throw new RuntimeError("Cannot close a running event loop");
     if (this.#closed) return;
     this.#closed = true;
+    this.#signals?.clear();
     this.#ready = [];
     this.#spare = [];
     this.#timers.clear();

@@ -248,6 +248,8 @@ export class Runner {
       return () => {};
     }
     const handler = () => {
+      // The program's own SIGINT handler (loop.addSignalHandler) takes over, as in asyncio.
+      if (this.#loop?._hasSignalHandler("SIGINT") === true) return;
       this.#interrupts++;
       const main = this.#mainTask;
       if (this.#interrupts === 1 && main !== null && !main.done()) {

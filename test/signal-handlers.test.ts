@@ -1,0 +1,114 @@
+/**
+ * loop.addSignalHandler / removeSignalHandler (asyncio's add_signal_handler): in this process
+ * with SIGUSR2 (handled, so it never kills the test runner), and in child processes for a program
+ * that only waits for a signal and for SIGINT taking over from run()'s handler.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { currentTask, Event, getRunningLoop, RuntimeError, run } from "../src/index.ts";
+import { FixtureChild, ROOT } from "./run-node.ts";
+
+const FIXTURE = join(ROOT, "test", "fixtures", "signal-handler.ts");
+const CHILD_TIMEOUT = 30_000;
+const realRun = <T>(main: () => Promise<T>) => run(main, { handleSignals: false });
+
+describe("loop.addSignalHandler", () => {
+  test("runs the callback with its arguments as a loop callback when the signal comes", () =>
+    realRun(async () => {
+      const loop = getRunningLoop();
+      const got = new Event();
+      const seen: unknown[] = [];
+      loop.addSignalHandler(
+        "SIGUSR2",
+        (a: string, b: number) => {
+          seen.push(a, b, currentTask());
+          got.set();
+        },
+        "x",
+        2,
+      );
+      process.kill(process.pid, "SIGUSR2");
+      await got.wait();
+      assert.deepEqual(seen, ["x", 2, null]);
+      assert.equal(loop.removeSignalHandler("SIGUSR2"), true);
+    }));
+
+  test("one handler per signal: a new one replaces the old; remove says whether there was one", () =>
+    realRun(async () => {
+      const loop = getRunningLoop();
+      const before = process.listenerCount("SIGUSR2");
+      const calls: string[] = [];
+      const got = new Event();
+      loop.addSignalHandler("SIGUSR2", () => calls.push("first"));
+      loop.addSignalHandler("SIGUSR2", () => {
+        calls.push("second");
+        got.set();
+      });
+      assert.equal(process.listenerCount("SIGUSR2"), before + 1);
+      process.kill(process.pid, "SIGUSR2");
+      await got.wait();
+      assert.deepEqual(calls, ["second"]);
+      assert.equal(loop.removeSignalHandler("SIGUSR2"), true);
+      assert.equal(loop.removeSignalHandler("SIGUSR2"), false);
+      assert.equal(process.listenerCount("SIGUSR2"), before);
+    }));
+
+  test("closing the loop removes its handlers (nothing keeps the process alive after run)", async () => {
+    const before = process.listenerCount("SIGUSR2");
+    await realRun(async () => {
+      getRunningLoop().addSignalHandler("SIGUSR2", () => {});
+      assert.equal(process.listenerCount("SIGUSR2"), before + 1);
+    });
+    assert.equal(process.listenerCount("SIGUSR2"), before);
+  });
+
+  test("bad input: TypeError, RangeError, RuntimeError for uncatchable signals; nothing installed", () =>
+    realRun(async () => {
+      const loop = getRunningLoop();
+      const before = process.listenerCount("SIGUSR2");
+      assert.throws(() => loop.addSignalHandler(15 as never, () => {}), {
+        name: "TypeError",
+        message: /`signal`/,
+      });
+      assert.throws(() => loop.addSignalHandler("SIGNOPE" as never, () => {}), {
+        name: "RangeError",
+        message: /`signal`.*SIGNOPE/,
+      });
+      assert.throws(() => loop.addSignalHandler("SIGKILL", () => {}), RuntimeError);
+      assert.throws(() => loop.addSignalHandler("SIGUSR2", "nope" as never), TypeError);
+      assert.throws(() => loop.addSignalHandler("SIGUSR2", async () => {}), /plain function/);
+      assert.throws(() => loop.removeSignalHandler("SIGNOPE" as never), RangeError);
+      assert.equal(process.listenerCount("SIGUSR2"), before);
+    }));
+});
+
+describe("signal handlers in a program", () => {
+  test("a program that only waits for a signal keeps waiting, and ends when it comes", async () => {
+    const child = new FixtureChild(FIXTURE, ["term"], CHILD_TIMEOUT);
+    await child.waitFor("ready");
+    child.child.kill("SIGTERM");
+    const [code] = await child.exited;
+    assert.equal(code, 0, child.stdout);
+    assert.deepEqual(child.lines(), [
+      "ready",
+      "handler ran (as a loop callback)",
+      "main returned",
+      "listeners left: 0",
+    ]);
+  });
+
+  test("a SIGINT handler of the program takes over from run()'s: main is not cancelled", async () => {
+    const child = new FixtureChild(FIXTURE, ["sigint"], CHILD_TIMEOUT);
+    await child.waitFor("ready");
+    child.child.kill("SIGINT");
+    const [code] = await child.exited;
+    assert.equal(code, 0, child.stdout);
+    assert.deepEqual(child.lines(), [
+      "ready",
+      "handler ran (as a loop callback)",
+      "main returned",
+      "listeners left: 0",
+    ]);
+  });
+});
