@@ -5,8 +5,6 @@
  * processes running the scripts of test/fixtures/.
  */
 import assert from "node:assert/strict";
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { once } from "node:events";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
