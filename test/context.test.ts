@@ -412,4 +412,25 @@ describe("loop callbacks", () => {
       assert.deepEqual(seen, [null, null]);
     });
   });
+
+  test("a done callback sees the values current where it was added (asyncio's add_done_callback context)", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const seen: unknown[] = [];
+      const fut = loop.createFuture<number>();
+      requestId.run("adder", () => fut.addDoneCallback(() => seen.push(requestId.getStore())));
+      fut.addDoneCallback(() => seen.push(requestId.getStore()));
+      // Neither the code that completes the Future nor a callback that runs in between lends
+      // its values to the done callbacks.
+      requestId.run("soon", () => loop.callSoon(() => seen.push(`soon:${requestId.getStore()}`)));
+      requestId.run("setter", () => fut.setResult(1));
+      await sleep(0);
+      await sleep(0);
+      assert.deepEqual(seen, ["soon:soon", "adder", undefined]);
+      // Already done: scheduled at once, still with the adder's values.
+      requestId.run("late", () => fut.addDoneCallback(() => seen.push(requestId.getStore())));
+      await sleep(0);
+      assert.equal(seen.at(-1), "late");
+    });
+  });
 });

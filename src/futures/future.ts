@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
 import {
   type CancellationOrigin,
@@ -183,6 +184,19 @@ function drainMicrotaskQueue(): void {
 // (about 180 B, once per `await` of a done Future when they come one at a time).
 const SETTLED: Promise<void> = Promise.resolve();
 
+function invokeEntry(entry: CallbackEntry): void {
+  entry._invoke();
+}
+
+function callbackEntry(
+  callback: DoneCallback<unknown> | ContextCallback,
+  future: Future<unknown>,
+): CallbackEntry {
+  return callback instanceof ContextCallback
+    ? new CallbackEntry(callback.callback, future, callback.context)
+    : new CallbackEntry(callback, future);
+}
+
 /** Runs `entry` on a microtask (for Futures with no loop, and awaits of done Futures). */
 function runSoonOnMicrotask(entry: ReadyEntry): void {
   if (microtaskQueue === null) {
@@ -191,14 +205,48 @@ function runSoonOnMicrotask(entry: ReadyEntry): void {
   } else microtaskQueue.push(entry);
 }
 
+/**
+ * A done callback added with the public `addDoneCallback`, with the async context it was added
+ * in: as asyncio runs a done callback in the context current at `add_done_callback()`, it runs
+ * with that context's `AsyncLocalStorage` values. (The runtime's own done callbacks need none.)
+ */
+class ContextCallback {
+  readonly callback: DoneCallback<unknown>;
+  readonly context: AsyncResource;
+  constructor(callback: DoneCallback<unknown>) {
+    this.callback = callback;
+    this.context = new AsyncResource("asyncio-ts.DoneCallback");
+  }
+}
+
 class CallbackEntry implements ReadyEntry {
   readonly #callback: DoneCallback<unknown>;
   readonly #future: Future<unknown>;
-  constructor(callback: DoneCallback<unknown>, future: Future<unknown>) {
+  readonly #context: AsyncResource | null;
+  constructor(
+    callback: DoneCallback<unknown>,
+    future: Future<unknown>,
+    context: AsyncResource | null = null,
+  ) {
     this.#callback = callback;
     this.#future = future;
+    this.#context = context;
   }
   _run(): void {
+    if (this.#context !== null) this.#context.runInAsyncScope(this.#inLoop, this);
+    else this.#invoke();
+  }
+  /** In the captured context, the runtime's store is the loop's again (not the adder's task). */
+  #inLoop(): void {
+    const loop = this.#future._loop;
+    if (loop !== null) als.run(loop, invokeEntry, this);
+    else this.#invoke();
+  }
+  /** @internal */
+  _invoke(): void {
+    this.#invoke();
+  }
+  #invoke(): void {
     try {
       const result: unknown = this.#callback(this.#future);
       // An async callback (asyncio would leave the coroutine unawaited): a rejection is reported
@@ -262,7 +310,9 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   _result: T | undefined = undefined;
   /** @internal */ _hasException = false;
   /** @internal */ _loop: EventLoop | null;
-  /** @internal */ _callbacks: Array<FutureWaiter | DoneCallback<unknown>> | null = null;
+  /** @internal */ _callbacks: Array<
+    FutureWaiter | DoneCallback<unknown> | ContextCallback
+  > | null = null;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _cancelOrigin: CancellationOrigin | undefined = undefined;
   /** @internal */ _cancelledError: CancelledError | null = null;
@@ -382,13 +432,23 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
    */
   addDoneCallback(callback: DoneCallback<T>): void {
     checkFunction("callback", callback);
+    this._addCallback(new ContextCallback(callback as DoneCallback<unknown>));
+  }
+
+  /** A done callback of the runtime's own, run without capturing the async context. @internal */
+  _addDoneCallback(callback: DoneCallback<T>): void {
+    this._addCallback(callback as DoneCallback<unknown>);
+  }
+
+  /** @internal */
+  _addCallback(callback: DoneCallback<unknown> | ContextCallback): void {
     if (this._state !== PENDING) {
-      this._schedule(new CallbackEntry(callback as DoneCallback<unknown>, this as Future<unknown>));
+      this._schedule(callbackEntry(callback, this as Future<unknown>));
       return;
     }
     if (this._loop === null) this._loop = currentLoop();
-    if (this._callbacks === null) this._callbacks = [callback as DoneCallback<unknown>];
-    else this._callbacks.push(callback as DoneCallback<unknown>);
+    if (this._callbacks === null) this._callbacks = [callback];
+    else this._callbacks.push(callback);
   }
 
   /** Removes every registration of `callback`; returns how many were removed. */
@@ -396,7 +456,11 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     checkFunction("callback", callback);
     const cbs = this._callbacks;
     if (cbs === null) return 0;
-    const kept = cbs.filter((cb) => cb !== (callback as DoneCallback<unknown>));
+    const kept = cbs.filter(
+      (cb) =>
+        cb !== (callback as DoneCallback<unknown>) &&
+        !(cb instanceof ContextCallback && cb.callback === callback),
+    );
     const removed = cbs.length - kept.length;
     this._callbacks = kept.length > 0 ? kept : null;
     return removed;
@@ -496,11 +560,7 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     this._callbacks = null;
     for (let i = 0; i < cbs.length; i++) {
       const cb = cbs[i];
-      this._schedule(
-        typeof cb === "function"
-          ? new CallbackEntry(cb as DoneCallback<unknown>, this as Future<unknown>)
-          : cb,
-      );
+      this._schedule(cb instanceof FutureWaiter ? cb : callbackEntry(cb, this as Future<unknown>));
     }
   }
 

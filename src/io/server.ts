@@ -251,7 +251,7 @@ export class Server implements IoResource {
     this.#clients.add(wired);
     const callback = setup.callback;
     const task = setup.loop.createTask(() => callback(reader, writer));
-    task.addDoneCallback((t: Future<void>) => this.#handlerDone(t as Task<void>, writer));
+    task._addDoneCallback((t: Future<void>) => this.#handlerDone(t as Task<void>, writer));
   };
 
   #handlerDone(task: Task<void>, writer: StreamWriter): void {

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
@@ -147,6 +148,12 @@ export class EventLoop implements HandleOwner {
   #debug = false;
   #handler: ExceptionHandler | null = null;
   #signals: SignalHandlers | null = null;
+  /**
+   * The async context loop turns run in: the loop's creator's. Without it a turn would run in
+   * the context of whatever code happened to arm the host's immediate or timer (a callback
+   * scheduled inside some `AsyncLocalStorage.run`), and pass it on to entries that carry none.
+   */
+  readonly #hostContext = new AsyncResource("asyncio-ts.EventLoop");
 
   /** In debug mode, callbacks slower than this (ms) are reported. asyncio's `slow_callback_duration`. */
   slowCallbackDuration = 100;
@@ -477,13 +484,13 @@ export class EventLoop implements HandleOwner {
 
   readonly #onImmediate = (): void => {
     this.#immediate = null;
-    this.#turn();
+    this.#hostContext.runInAsyncScope(this.#turn, this);
   };
 
   readonly #onHostTimer = (): void => {
     this.#hostTimer = null;
     this.#hostTimerWhen = Number.POSITIVE_INFINITY;
-    if (this.#immediate === null) this.#turn();
+    if (this.#immediate === null) this.#hostContext.runInAsyncScope(this.#turn, this);
   };
 
   #turn(): void {

@@ -233,7 +233,7 @@ export class Runner {
           resolve([]);
         }
       };
-      for (const t of tasks) t.addDoneCallback(onDone);
+      for (const t of tasks) t._addDoneCallback(onDone);
       process.on("beforeExit", onIdle);
       // Called from a 'beforeExit' (a deadlock found, or a shutdown after one) with nothing
       // scheduled, Node would exit at once (code 13 under a top-level await) without another

@@ -74,7 +74,7 @@ export class AsCompletedIterator<F extends Future<unknown>>
     this.#todo = futures;
     this.#timeout = timeout;
     this.#left = futures.size;
-    for (const f of futures) f.addDoneCallback(this.#onCompletion);
+    for (const f of futures) f._addDoneCallback(this.#onCompletion);
     if (futures.size > 0 && timeout !== null && timeout !== Number.POSITIVE_INFINITY) {
       this.#handle = loop.callLater(timeout, this.#onTimeout);
     }

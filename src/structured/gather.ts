@@ -222,6 +222,6 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
   }
   const loop = commonLoop(byArg.values(), "gather()") ?? runningLoopOrNull();
   const outer = new GatheringFuture<unknown[]>(children, byArg.size, returnExceptions, loop);
-  for (const fut of byArg.values()) fut.addDoneCallback(outer._onChildDone);
+  for (const fut of byArg.values()) fut._addDoneCallback(outer._onChildDone);
   return outer;
 }

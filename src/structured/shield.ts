@@ -71,7 +71,7 @@ export function shield<A extends AwaitableOrFunction<unknown>>(aw: A): Future<Aw
   const onOuterDone = (): void => {
     if (!inner.done()) inner.removeDoneCallback(onInnerDone);
   };
-  inner.addDoneCallback(markAwaiter(onInnerDone, outer));
-  outer.addDoneCallback(onOuterDone);
+  inner._addDoneCallback(markAwaiter(onInnerDone, outer));
+  outer._addDoneCallback(onOuterDone);
   return outer;
 }

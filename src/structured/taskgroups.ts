@@ -198,7 +198,7 @@ export class TaskGroup {
     // Added (and the callback scheduled) even if an eager task is already done, so that its
     // failure cancels the parent at the right time (gh-128550).
     this.#tasks.add(task as Task<unknown>);
-    task.addDoneCallback(this.#onTaskDone);
+    task._addDoneCallback(this.#onTaskDone);
     // An eager task may have aborted the group before it joined the set (gh-155418).
     if (this.#aborting && !task.done()) task._requestCancel(undefined, this.#abortOrigin);
     return task;

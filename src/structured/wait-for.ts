@@ -97,7 +97,7 @@ async function cancelAndWait(fut: Future<unknown>, origin: CancellationOrigin): 
   const release = () => {
     if (!waiter.done()) waiter.setResult();
   };
-  fut.addDoneCallback(release);
+  fut._addDoneCallback(release);
   try {
     fut._cancel(undefined, origin);
     await waiter;

@@ -126,7 +126,7 @@ export async function wait<A extends AwaitableOrFunction<unknown>>(
     handle = loop.callLater(timeout, release);
   }
   markAwaiter(onCompletion, waiter);
-  for (const f of fs) f.addDoneCallback(onCompletion);
+  for (const f of fs) f._addDoneCallback(onCompletion);
   try {
     await waiter;
   } finally {
