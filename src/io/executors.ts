@@ -140,10 +140,17 @@ interface ErrorRecord {
  */
 function reviveError(value: unknown, exportName = ""): unknown {
   if (value === null || typeof value !== "object" || !(MARK in value)) {
-    if (value instanceof Error) return value;
+    // The worker's own failure. Posting a result the structured clone refuses throws in the
+    // worker, and that DataCloneError reaches this thread as an empty object (Node 20) or an
+    // Error without a message (Node 24); anything else (piscina's errors, a worker that died)
+    // stays as it is.
+    const lostClone =
+      !(value instanceof Error) || (value.constructor === Error && value.message === "");
+    if (!lostClone) return value;
     return new TypeError(
       `the result of \`${exportName}\` could not be copied back from the worker thread: ` +
         "the structured clone refuses functions, symbols and objects that hold them",
+      { cause: value },
     );
   }
   const packed = value as Record<string, unknown>;
