@@ -1,6 +1,7 @@
 /**
  * loop.addSignalHandler / removeSignalHandler (asyncio's add_signal_handler): in this process
- * with SIGUSR2 (handled, so it never kills the test runner), and in child processes for a program
+ * with SIGWINCH (ignored by default, so a stray one harms nothing; some Node setups write a
+ * diagnostic report on SIGUSR2), and in child processes for a program
  * that only waits for a signal and for SIGINT taking over from run()'s handler.
  */
 import assert from "node:assert/strict";
@@ -20,7 +21,7 @@ describe("loop.addSignalHandler", () => {
       const got = new Event();
       const seen: unknown[] = [];
       loop.addSignalHandler(
-        "SIGUSR2",
+        "SIGWINCH",
         (a: string, b: number) => {
           seen.push(a, b, currentTask());
           got.set();
@@ -28,45 +29,45 @@ describe("loop.addSignalHandler", () => {
         "x",
         2,
       );
-      process.kill(process.pid, "SIGUSR2");
+      process.kill(process.pid, "SIGWINCH");
       await got.wait();
       assert.deepEqual(seen, ["x", 2, null]);
-      assert.equal(loop.removeSignalHandler("SIGUSR2"), true);
+      assert.equal(loop.removeSignalHandler("SIGWINCH"), true);
     }));
 
   test("one handler per signal: a new one replaces the old; remove says whether there was one", () =>
     realRun(async () => {
       const loop = getRunningLoop();
-      const before = process.listenerCount("SIGUSR2");
+      const before = process.listenerCount("SIGWINCH");
       const calls: string[] = [];
       const got = new Event();
-      loop.addSignalHandler("SIGUSR2", () => calls.push("first"));
-      loop.addSignalHandler("SIGUSR2", () => {
+      loop.addSignalHandler("SIGWINCH", () => calls.push("first"));
+      loop.addSignalHandler("SIGWINCH", () => {
         calls.push("second");
         got.set();
       });
-      assert.equal(process.listenerCount("SIGUSR2"), before + 1);
-      process.kill(process.pid, "SIGUSR2");
+      assert.equal(process.listenerCount("SIGWINCH"), before + 1);
+      process.kill(process.pid, "SIGWINCH");
       await got.wait();
       assert.deepEqual(calls, ["second"]);
-      assert.equal(loop.removeSignalHandler("SIGUSR2"), true);
-      assert.equal(loop.removeSignalHandler("SIGUSR2"), false);
-      assert.equal(process.listenerCount("SIGUSR2"), before);
+      assert.equal(loop.removeSignalHandler("SIGWINCH"), true);
+      assert.equal(loop.removeSignalHandler("SIGWINCH"), false);
+      assert.equal(process.listenerCount("SIGWINCH"), before);
     }));
 
   test("closing the loop removes its handlers (nothing keeps the process alive after run)", async () => {
-    const before = process.listenerCount("SIGUSR2");
+    const before = process.listenerCount("SIGWINCH");
     await realRun(async () => {
-      getRunningLoop().addSignalHandler("SIGUSR2", () => {});
-      assert.equal(process.listenerCount("SIGUSR2"), before + 1);
+      getRunningLoop().addSignalHandler("SIGWINCH", () => {});
+      assert.equal(process.listenerCount("SIGWINCH"), before + 1);
     });
-    assert.equal(process.listenerCount("SIGUSR2"), before);
+    assert.equal(process.listenerCount("SIGWINCH"), before);
   });
 
   test("bad input: TypeError, RangeError, RuntimeError for uncatchable signals; nothing installed", () =>
     realRun(async () => {
       const loop = getRunningLoop();
-      const before = process.listenerCount("SIGUSR2");
+      const before = process.listenerCount("SIGWINCH");
       assert.throws(() => loop.addSignalHandler(15 as never, () => {}), {
         name: "TypeError",
         message: /`signal`/,
@@ -76,10 +77,10 @@ describe("loop.addSignalHandler", () => {
         message: /`signal`.*SIGNOPE/,
       });
       assert.throws(() => loop.addSignalHandler("SIGKILL", () => {}), RuntimeError);
-      assert.throws(() => loop.addSignalHandler("SIGUSR2", "nope" as never), TypeError);
-      assert.throws(() => loop.addSignalHandler("SIGUSR2", async () => {}), /plain function/);
+      assert.throws(() => loop.addSignalHandler("SIGWINCH", "nope" as never), TypeError);
+      assert.throws(() => loop.addSignalHandler("SIGWINCH", async () => {}), /plain function/);
       assert.throws(() => loop.removeSignalHandler("SIGNOPE" as never), RangeError);
-      assert.equal(process.listenerCount("SIGUSR2"), before);
+      assert.equal(process.listenerCount("SIGWINCH"), before);
     }));
 });
 
