@@ -11,6 +11,7 @@ import { describe, test } from "node:test";
 import { inspect } from "node:util";
 import {
   createTask,
+  Event,
   EventLoop,
   type ExceptionContext,
   getRunningLoop,
@@ -452,6 +453,44 @@ describe("loop state", () => {
       });
       await Promise.all([x, y]);
       assert.deepEqual(log, ["x1", "y1", "x2", "y2", "x3", "x4", "y3", "y4"]);
+    });
+  });
+
+  test("an eager task started in a step, whose first step goes on past an await that does not suspend, finishes that step before the next entry", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const ready = new Event();
+      ready.set();
+      const eagerChild = (name: string) =>
+        createTask(
+          async () => {
+            log.push(`${name} starts`);
+            await ready.wait(); // set: no suspension in asyncio
+            log.push(`${name} goes on`);
+          },
+          { eagerStart: true },
+        );
+      // In a task's first turn…
+      createTask(async () => {
+        eagerChild("a");
+        await sleep(0);
+      });
+      loop.callSoon(() => log.push("callback"));
+      await sleep(0);
+      // …and in a resumed step: main's wake-up and the timer are due in the same iteration.
+      loop.callLater(0, () => log.push("timer"));
+      await sleep(0);
+      eagerChild("b");
+      await sleep(0);
+      assert.deepEqual(log, [
+        "a starts",
+        "a goes on",
+        "callback",
+        "b starts",
+        "b goes on",
+        "timer",
+      ]);
     });
   });
 

@@ -74,6 +74,12 @@ describe("toThread and runInExecutor", () => {
           assert.equal(e.errors[1].message, "second");
           return true;
         });
+        await assert.rejects(settled(toThread(JOBS, "throwsWithErrorsField")), (e: unknown) => {
+          assert.ok(e instanceof Error && !(e instanceof AggregateError));
+          assert.equal(e.name, "ValidationError");
+          assert.deepEqual((e as Error & { errors: unknown }).errors, ["name is required"]);
+          return true;
+        });
         await assert.rejects(settled(toThread(JOBS, "throwsValue")), (e: unknown) => {
           assert.deepEqual(e, { code: 7 });
           return true;

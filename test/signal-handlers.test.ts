@@ -99,6 +99,20 @@ describe("signal handlers in a program", () => {
     ]);
   });
 
+  test("a SIGINT handler removed again leaves Ctrl-C to the Runner: KeyboardInterrupt after cleanup", async () => {
+    const child = new FixtureChild(FIXTURE, ["removed"], CHILD_TIMEOUT);
+    await child.waitFor("ready");
+    child.child.kill("SIGINT");
+    const [code] = await child.exited;
+    assert.equal(code, 0, child.stdout);
+    assert.deepEqual(child.lines(), [
+      "ready",
+      "main cleanup ran",
+      "run rejected: KeyboardInterrupt",
+      "listeners left: 0",
+    ]);
+  });
+
   test("a SIGINT handler of the program takes over from run()'s: main is not cancelled", async () => {
     const child = new FixtureChild(FIXTURE, ["sigint"], CHILD_TIMEOUT);
     await child.waitFor("ready");

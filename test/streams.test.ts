@@ -635,6 +635,15 @@ describe("TCP streams", () => {
         startServer(() => {}, "127.0.0.1", -1),
         RangeError,
       );
+      // As Python's TypeError for an unexpected keyword argument.
+      await assert.rejects(
+        openConnection("127.0.0.1", 80, { limt: 10 } as never),
+        /Unknown option `options\.limt`; expected some of: limit, ssl/,
+      );
+      await assert.rejects(
+        startServer(() => {}, "127.0.0.1", 0, { localPort: 1 } as never),
+        TypeError,
+      );
       // As asyncio's ValueError: the TLS-only options without ssl.
       await assert.rejects(
         openConnection("127.0.0.1", 80, { serverHostname: "example" }),

@@ -193,6 +193,10 @@ describe("createSubprocessExec and Process", () => {
         /options\.encoding is not supported/,
       );
       await assert.rejects(
+        createSubprocessShell("echo", { argv0: "x" }),
+        /argv0 is for createSubprocessExec/,
+      );
+      await assert.rejects(
         createSubprocessExec("echo", [], { stdoutt: PIPE } as never),
         (e: unknown) =>
           e instanceof TypeError && /Unknown option `options\.stdoutt`/.test(e.message),

@@ -442,11 +442,12 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
 
   /** @internal */
   _addCallback(callback: DoneCallback<unknown> | ContextCallback): void {
+    // A Future made outside any loop joins the loop of the code that first waits on it.
+    if (this._loop === null) this._loop = currentLoop();
     if (this._state !== PENDING) {
       this._schedule(callbackEntry(callback, this as Future<unknown>));
       return;
     }
-    if (this._loop === null) this._loop = currentLoop();
     if (this._callbacks === null) this._callbacks = [callback];
     else this._callbacks.push(callback);
   }

@@ -211,6 +211,9 @@ export class Task<T = unknown>
         null,
         this as Task<unknown>,
       );
+      // Its first step goes on in microtasks (an await that did not suspend): part of the step
+      // that created it, which the loop must then let finish whole.
+      if (!this._suspendedSince(null)) loop._stepGoesOn();
     } else {
       this._context = RESOURCE_CARRIES_TASK
         ? als.run(this as Task<unknown>, captureContext)

@@ -63,6 +63,24 @@ export function checkOptions(name: string, value: unknown): void {
   }
 }
 
+/**
+ * Refuses an option this function does not know (a misspelt `stdout`, an option of another
+ * function), as Python refuses an unexpected keyword argument.
+ */
+export function checkKnownOptions(
+  name: string,
+  options: unknown,
+  known: ReadonlySet<string>,
+): void {
+  if (options === null || typeof options !== "object") return;
+  for (const key of Object.keys(options)) {
+    if (known.has(key)) continue;
+    throw new TypeError(
+      `Unknown option \`${name}.${key}\`; expected some of: ${[...known].join(", ")}`,
+    );
+  }
+}
+
 /** Whether `value` has a `then` method (so a promise resolved with it adopts it). */
 export function isThenable(value: unknown): boolean {
   return (

@@ -67,7 +67,7 @@ function packError(error: unknown, depth = 0): unknown {
   };
   if ("cause" in error && depth < 8) record.cause = packError(error.cause, depth + 1);
   // AggregateError (and asyncio-ts's ExceptionGroup) keep their members in `errors`.
-  const members = (error as { errors?: unknown }).errors;
+  const members = error instanceof AggregateError ? error.errors : undefined;
   if (Array.isArray(members) && depth < 8) {
     record.errors = members.map((member) => packError(member, depth + 1));
   }

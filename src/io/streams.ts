@@ -17,7 +17,13 @@
  */
 import * as net from "node:net";
 import type * as tls from "node:tls";
-import { checkFunction, checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkOptions,
+  rangeError,
+  typeError,
+} from "../internal/validate.ts";
 import { getRunningLoop } from "../loop/running.ts";
 import { loopIo } from "./loop-io.ts";
 import { type ClientConnectedCallback, Server } from "./server.ts";
@@ -63,6 +69,25 @@ export interface StartServerOptions {
   /** `TCP_NODELAY` on accepted connections. Default: true. */
   noDelay?: boolean;
 }
+
+const CONNECTION_KEYS: ReadonlySet<string> = new Set([
+  "limit",
+  "ssl",
+  "serverHostname",
+  "sslHandshakeTimeout",
+  "localAddress",
+  "localPort",
+  "family",
+  "noDelay",
+]);
+const SERVER_KEYS: ReadonlySet<string> = new Set([
+  "limit",
+  "ssl",
+  "sslHandshakeTimeout",
+  "backlog",
+  "startServing",
+  "noDelay",
+]);
 
 function checkPort(name: string, port: unknown, allowNull: boolean): void {
   if (allowNull && (port === null || port === undefined)) return;
@@ -122,6 +147,7 @@ export async function openConnection(
   if (typeof host !== "string") throw typeError("host", "a host name or address string", host);
   checkPort("port", port, false);
   checkOptions("options", options);
+  checkKnownOptions("options", options, CONNECTION_KEYS);
   const limit = checkLimit(options.limit);
   const handshakeTimeout = checkTimeout("options.sslHandshakeTimeout", options.sslHandshakeTimeout);
   const ssl = options.ssl;
@@ -240,6 +266,7 @@ export async function startServer(
   }
   checkPort("port", port, true);
   checkOptions("options", options);
+  checkKnownOptions("options", options, SERVER_KEYS);
   const limit = checkLimit(options.limit);
   const handshakeTimeout = checkTimeout("options.sslHandshakeTimeout", options.sslHandshakeTimeout);
   const ssl = options.ssl;

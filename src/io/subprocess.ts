@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import { isCancelledError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
-import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import { checkKnownOptions, checkOptions, rangeError, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { getRunningLoop } from "../loop/running.ts";
 import { type IoResource, type LoopIo, loopIo } from "./loop-io.ts";
@@ -383,25 +383,29 @@ const SUBPROCESS_KEYS = new Set([
   "argv0",
 ]);
 
+const TEXT_OPTIONS = ["text", "encoding", "errors", "universalNewlines"];
+
 /**
  * asyncio's streams are bytes: like asyncio, refuse the options that would make them text, and
  * (as Popen refuses an unknown keyword) any option this function does not know.
  */
-function checkSubprocessKeys(options: object): void {
-  for (const key of Object.keys(options)) {
-    if (SUBPROCESS_KEYS.has(key)) continue;
-    const value = (options as Record<string, unknown>)[key];
-    if (["text", "encoding", "errors", "universalNewlines"].includes(key)) {
-      if (value === undefined || value === null || value === false) continue;
-      throw new RangeError(
-        `options.${key} is not supported: a subprocess's streams carry bytes, as in asyncio ` +
-          "(decode them yourself, e.g. with TextDecoder or buffer.toString())",
-      );
-    }
-    throw new TypeError(
-      `Unknown option \`options.${key}\`; expected some of: ${[...SUBPROCESS_KEYS].join(", ")}`,
+function checkSubprocessKeys(options: object, shell: boolean): void {
+  const rest: Record<string, unknown> = { ...options };
+  for (const key of TEXT_OPTIONS) {
+    const value = rest[key];
+    delete rest[key];
+    if (value === undefined || value === null || value === false) continue;
+    throw new RangeError(
+      `options.${key} is not supported: a subprocess's streams carry bytes, as in asyncio ` +
+        "(decode them yourself, e.g. with TextDecoder or buffer.toString())",
     );
   }
+  if (shell && rest.argv0 !== undefined) {
+    throw new TypeError(
+      "options.argv0 is for createSubprocessExec only (the shell is the program)",
+    );
+  }
+  checkKnownOptions("options", rest, SUBPROCESS_KEYS);
 }
 
 async function create(
@@ -411,7 +415,7 @@ async function create(
   options: SubprocessOptions,
 ): Promise<Process> {
   checkOptions("options", options);
-  checkSubprocessKeys(options);
+  checkSubprocessKeys(options, shell);
   const limit = options.limit ?? DEFAULT_LIMIT;
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit <= 0) {
     throw rangeError("options.limit", "a positive integer number of bytes", limit);

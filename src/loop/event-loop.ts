@@ -138,6 +138,8 @@ export class EventLoop implements HandleOwner {
   /** The task whose step the entry just run started or resumed, and its wait right after. */
   #stepTask: TaskStore | null = null;
   #stepWait: Waitable | null = null;
+  /** See {@link _stepGoesOn}. */
+  #stepGoesOn = false;
   readonly #timers = new TimerHeap();
   #immediate: NodeJS.Immediate | null = null;
   #hostTimer: NodeJS.Timeout | null = null;
@@ -234,6 +236,15 @@ export class EventLoop implements HandleOwner {
   removeSignalHandler(signal: NodeJS.Signals): boolean {
     const name = checkSignalName("signal", signal);
     return this.#signals?.remove(name) ?? false;
+  }
+
+  /**
+   * The step being run started work that goes on in microtasks of its own (an eager task not
+   * yet suspended): the loop waits for the microtask queue to empty before the next entry,
+   * whatever the step's own task does. @internal
+   */
+  _stepGoesOn(): void {
+    this.#stepGoesOn = true;
   }
 
   /** Whether `addSignalHandler` installed a handler for `signal`. @internal */
@@ -551,6 +562,7 @@ export class EventLoop implements HandleOwner {
     while (this.#batchAt < n) {
       const entry = batch[this.#batchAt++];
       const t0 = this.#debug ? performance.now() : 0;
+      this.#stepGoesOn = false;
       try {
         entry._run();
       } catch (error) {
@@ -558,7 +570,7 @@ export class EventLoop implements HandleOwner {
       }
       const task = stepTaskOf(entry);
       const firstTurn = task === (entry as unknown);
-      if (firstTurn && task!._suspendedSince(null)) {
+      if (firstTurn && !this.#stepGoesOn && task!._suspendedSince(null)) {
         // A task's first turn runs its code inside `_run`; it is suspended again on a wait of
         // asyncio-ts (or done), so its step is over.
         if (t0 !== 0) this.#checkSlow(entry, t0);
@@ -588,7 +600,7 @@ export class EventLoop implements HandleOwner {
     const task = this.#stepTask;
     if (task !== null) {
       this.#stepTask = null;
-      if (task._suspendedSince(this.#stepWait)) {
+      if (!this.#stepGoesOn && task._suspendedSince(this.#stepWait)) {
         this.#stepWait = null;
         this.#resumeBatch();
         return;

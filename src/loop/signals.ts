@@ -24,6 +24,14 @@ interface SignalLoop {
   isClosed(): boolean;
 }
 
+/** The process listeners installed by loops' signal handlers. */
+const loopListeners = new WeakSet<(...args: never[]) => unknown>();
+
+/** How many `signal` listeners the process has besides the loops' own signal handlers. */
+export function foreignListenerCount(signal: NodeJS.Signals): number {
+  return process.listeners(signal).filter((listener) => !loopListeners.has(listener)).length;
+}
+
 /** Checks a signal name: a string Node knows (`"SIGTERM"`, …). */
 export function checkSignalName(name: string, value: unknown): NodeJS.Signals {
   if (typeof value !== "string") throw typeError(name, 'a signal name such as "SIGTERM"', value);
@@ -57,6 +65,7 @@ export class SignalHandlers {
     const listener = () => {
       if (!loop.isClosed()) loop.callSoon(callback, ...(args as never[]));
     };
+    loopListeners.add(listener);
     process.on(signal, listener);
     this.#listeners.set(signal, listener);
     // Never fires: it only keeps Node's event loop alive while a signal may still come.

@@ -21,6 +21,7 @@ import { als } from "../internal/context.ts";
 import { checkFunction, checkOptions, typeError } from "../internal/validate.ts";
 import type { Clock } from "../loop/clock.ts";
 import { EventLoop } from "../loop/event-loop.ts";
+import { foreignListenerCount } from "../loop/signals.ts";
 
 /** Options of {@link run} and {@link Runner}. */
 export interface RunOptions {
@@ -244,7 +245,9 @@ export class Runner {
   }
 
   #installSignalHandler(): () => void {
-    if (this.#options.handleSignals === false || process.listenerCount("SIGINT") > 0) {
+    // Someone else's SIGINT listener means the program handles Ctrl-C itself (asyncio checks
+    // for the default handler); a loop's signal handler takes over only while it is installed.
+    if (this.#options.handleSignals === false || foreignListenerCount("SIGINT") > 0) {
       return () => {};
     }
     const handler = () => {
