@@ -239,7 +239,7 @@ class CallbackEntry implements ReadyEntry {
   /** In the captured context, the runtime's store is the loop's again (not the adder's task). */
   #inLoop(): void {
     const loop = this.#future._loop;
-    if (loop !== null) als.run(loop, invokeEntry, this);
+    if (loop !== null && als.getOwnStore() !== loop) als.run(loop, invokeEntry, this);
     else this.#invoke();
   }
   /** @internal */
