@@ -9,6 +9,7 @@ import {
   CancelledError,
   createTask,
   getRunningLoop,
+  IncompleteReadError,
   RuntimeError,
   run,
   sleep,
@@ -78,6 +79,13 @@ describe("toThread and runInExecutor", () => {
           assert.ok(e instanceof Error && !(e instanceof AggregateError));
           assert.equal(e.name, "ValidationError");
           assert.deepEqual((e as Error & { errors: unknown }).errors, ["name is required"]);
+          return true;
+        });
+        await assert.rejects(settled(toThread(JOBS, "throwsWithBuffer")), (e: unknown) => {
+          assert.ok(e instanceof IncompleteReadError);
+          assert.ok(Buffer.isBuffer(e.partial));
+          assert.equal(Buffer.from(e.partial).toString(), "abc");
+          assert.equal(e.expected, 10);
           return true;
         });
         await assert.rejects(settled(toThread(JOBS, "throwsValue")), (e: unknown) => {
