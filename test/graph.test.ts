@@ -348,6 +348,16 @@ describe("call graph: bad input", () => {
         name: "TypeError",
         message: /`options.file`/,
       });
+      assert.throws(() => printCallGraph(null, { file: null as never }), {
+        name: "TypeError",
+        message: /`options.file`/,
+      });
+      // An option of CPython's that asyncio-ts has not, or a misspelling, is refused.
+      assert.throws(() => captureCallGraph(null, { depth: 2 } as never), {
+        name: "TypeError",
+        message: /Unknown option `options.depth`/,
+      });
+      assert.throws(() => formatCallGraph(null, { file: process.stdout } as never), TypeError);
     });
   });
 });

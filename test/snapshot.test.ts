@@ -10,7 +10,9 @@ import {
   createTask,
   currentTask,
   EventLoop,
+  Future,
   gather,
+  getRunningLoop,
   type ProcessSnapshot,
   Runner,
   RuntimeError,
@@ -139,6 +141,24 @@ describe("captureTasks", () => {
       },
       { debug: true },
     );
+  });
+
+  test("a wait whose description throws (user code) does not spoil the snapshot", async () => {
+    await runVirtual(async () => {
+      class Odd extends Future<void> {
+        override toString(): string {
+          throw new Error("no description");
+        }
+      }
+      const odd = new Odd({ loop: getRunningLoop() });
+      const t = createTask(() => odd, { name: "awaits-odd" });
+      await sleep(0);
+      const info = captureTasks().find((i) => i.name === "awaits-odd");
+      assert.ok(info !== undefined);
+      assert.match(info.waitingOn[0], /cannot describe itself: no description/);
+      odd.setResult();
+      await t;
+    });
   });
 
   test("the data survives JSON", async () => {

@@ -17,8 +17,10 @@ import {
   gather,
   getRunningLoop,
   Lock,
+  Runner,
   sleep,
   startTrace,
+  type Task,
   Trace,
   type TracedTask,
   taskGroup,
@@ -155,6 +157,32 @@ describe("startTrace: what is recorded", () => {
       ]);
       assert.deepEqual(segments(byName(tasks, "main"))[0], "runnable@20-20");
     });
+  });
+
+  test("a task first seen at a wait (its loop was not running when the trace began) is not counted as waiting twice", async () => {
+    await using runner = new Runner({ clock: "virtual", handleSignals: false });
+    let bg: Task<void> | undefined;
+    await runner.run(async () => {
+      const plain = new Promise<void>((resolve) => getRunningLoop().callLater(30, resolve));
+      bg = createTask(
+        async () => {
+          await plain; // no wait the runtime sees
+          await sleep(5); // the trace's first event of this task
+          await sleep(100);
+        },
+        { name: "bg" },
+      );
+      await sleep(0);
+    });
+    const trace = startTrace(); // no loop runs now: bg is not adopted yet
+    await runner.run(() => bg!);
+    trace.stop();
+    assert.deepEqual(segments(byName(trace.tasks(), "bg")), [
+      "waiting <sleep until 35>@30-35",
+      "runnable@35-35",
+      "waiting <sleep until 135>@35-135",
+      "runnable@135-135",
+    ]);
   });
 
   test("a task still pending when the trace stops keeps an open segment", async () => {
@@ -485,6 +513,10 @@ describe("tracing: bad input", () => {
     assert.throws(() => startTrace({ loop: {} as never }), {
       name: "TypeError",
       message: /`options.loop`/,
+    });
+    assert.throws(() => startTrace({ clok: "wall" } as never), {
+      name: "TypeError",
+      message: /Unknown option `options.clok`/,
     });
     const trace = new Trace({ loop: new EventLoop() });
     trace.stop();

@@ -70,7 +70,16 @@ export function waitsOf(task: Task<unknown>): Waitable[] {
 
 /** The descriptions of what `task` waits on, as `getStack()` prints them after "waiting on". */
 export function describeWaits(task: Task<unknown>): string[] {
-  return waitsOf(task).map((w) => w._describeWait());
+  return waitsOf(task).map(describeOne);
+}
+
+/** One wait's description; a wait whose description throws (user code) does not spoil the rest. */
+function describeOne(wait: Waitable): string {
+  try {
+    return wait._describeWait();
+  } catch (error) {
+    return `<a wait that cannot describe itself: ${String((error as Error)?.message ?? error)}>`;
+  }
 }
 
 /**
@@ -78,7 +87,13 @@ export function describeWaits(task: Task<unknown>): string[] {
  * "at " (see {@link programFrames}).
  */
 export function waitFrames(task: Task<unknown>): string[] {
-  return programFrames(task.getStack().filter((line) => !line.startsWith("waiting on ")));
+  let stack: string[];
+  try {
+    stack = task.getStack();
+  } catch {
+    return []; // a wait whose description throws (user code): no frames rather than no snapshot
+  }
+  return programFrames(stack.filter((line) => !line.startsWith("waiting on ")));
 }
 
 /** The program's frames of `stack` (an `Error.stack`), innermost first (see {@link programFrames}). */

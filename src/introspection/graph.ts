@@ -16,7 +16,7 @@ import { RuntimeError } from "../exceptions.ts";
 import { currentTask } from "../futures/current.ts";
 import { Future } from "../futures/future.ts";
 import { Task } from "../futures/task.ts";
-import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import { checkKnownOptions, checkOptions, rangeError, typeError } from "../internal/validate.ts";
 import { runningLoopOrNull } from "../loop/running.ts";
 import { awaitersOf, describeWaits, framesOf, waitFrames } from "./awaiters.ts";
 import { idOf, numberTasks } from "./ids.ts";
@@ -230,19 +230,28 @@ export function printCallGraph(
   future?: Future<unknown> | null,
   options?: PrintCallGraphOptions,
 ): void {
-  const file = options?.file ?? process.stdout;
+  checkOptions("options", options);
+  checkKnownOptions("options", options, PRINT_KEYS);
+  const file = options?.file === undefined ? process.stdout : options.file;
   if (file === null || typeof file !== "object" || typeof file.write !== "function") {
     throw typeError("options.file", "an object with a write() method", file);
   }
-  const text = formatCallGraph(future, options);
+  const text = formatCallGraph(
+    future,
+    options?.limit === undefined ? undefined : { limit: options.limit },
+  );
   if (text !== "") file.write(`${text}\n`);
 }
+
+const GRAPH_KEYS: ReadonlySet<string> = new Set(["limit"]);
+const PRINT_KEYS: ReadonlySet<string> = new Set(["limit", "file"]);
 
 function checkGraphArgs(future: unknown, options: CallGraphOptions | undefined): number | null {
   if (future !== undefined && future !== null && !(future instanceof Future)) {
     throw typeError("future", "a Future or Task", future);
   }
   checkOptions("options", options);
+  checkKnownOptions("options", options, GRAPH_KEYS);
   const limit = options?.limit ?? null;
   if (limit === null) return null;
   if (typeof limit !== "number") throw typeError("options.limit", "a number or null", limit);

@@ -53,7 +53,9 @@ const DEFAULT_PORT = 9229;
 /** The expression evaluated in the target: plain data only (`returnByValue`). */
 export const SNAPSHOT_EXPRESSION =
   '(() => { const hook = globalThis[Symbol.for("asyncio-ts.introspect")]; ' +
-  'return { pid: process.pid, snapshot: typeof hook === "function" ? hook() : null }; })()';
+  "if (typeof hook !== 'function') return { pid: process.pid, snapshot: null }; " +
+  "try { return { pid: process.pid, snapshot: hook() }; } " +
+  "catch (e) { return { pid: process.pid, snapshot: null, error: String(e && e.stack || e) }; } })()";
 
 /** Opens the target's inspector, reads the snapshot, and closes the inspector again. */
 export async function fetchSnapshot(pid: number, options: RemoteOptions): Promise<RemoteAnswer> {
@@ -80,12 +82,15 @@ export async function fetchSnapshot(pid: number, options: RemoteOptions): Promis
     }
   }
   let url: string | null = null;
-  if (port !== undefined) url = await pollDebuggerUrl([port], deadline);
+  if (port !== undefined && wasOpen) url = await pollDebuggerUrl([port], deadline);
   else if (before !== null) {
+    // Found through /proc even when --port was given: the inspector opens where the target
+    // was told to (--inspect-port), and an inspector this command opened must be found to be
+    // closed again.
     const found = await discoverInspector(pid, before, deadline);
     if (found !== null) [port, url, wasOpen] = [found.port, found.url, found.wasOpen];
   } else {
-    port = DEFAULT_PORT;
+    port ??= DEFAULT_PORT;
     url = await pollDebuggerUrl([port], deadline);
   }
   if (url === null) {
@@ -96,19 +101,29 @@ export async function fetchSnapshot(pid: number, options: RemoteOptions): Promis
     );
   }
   const session = await Session.open(url, remaining(deadline));
+  // Whether the inspector is the target's and this command opened it: then it is closed again
+  // whatever happens next, so that nobody can use it afterwards.
+  let opened = false;
   try {
     const value = (await session.evaluate(SNAPSHOT_EXPRESSION, remaining(deadline))) as {
       pid: number;
       snapshot: ProcessSnapshot | null;
+      error?: string;
     };
     if (value === null || typeof value !== "object" || value.pid !== pid) {
       throw new RemoteError(
         `the inspector on ${HOST}:${port} belongs to process ${value?.pid}, not ${pid}: pass --port`,
       );
     }
-    if (!wasOpen) await session.closeInspector(Math.min(remaining(deadline), 2000));
+    opened = !wasOpen;
+    if (value.error !== undefined) {
+      throw new RemoteError(`the snapshot hook threw in the target: ${value.error}`);
+    }
     return { pid, snapshot: value.snapshot, inspectorWasOpen: wasOpen };
   } finally {
+    if (opened) {
+      await session.closeInspector(Math.min(remaining(deadline), 2000)).catch(() => {});
+    }
     session.close();
   }
 }

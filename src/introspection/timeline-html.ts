@@ -10,7 +10,7 @@
  * @module
  * @internal
  */
-import { checkOptions, typeError } from "../internal/validate.ts";
+import { checkKnownOptions, checkOptions, typeError } from "../internal/validate.ts";
 import type { TracedTask } from "./trace.ts";
 
 /** Options of `Trace.toHTML()`. */
@@ -27,6 +27,7 @@ export function toTimelineHTML(
   options?: TimelineOptions,
 ): string {
   checkOptions("options", options);
+  checkKnownOptions("options", options, new Set(["title"]));
   const title = options?.title ?? "asyncio-ts timeline";
   if (typeof title !== "string") throw typeError("options.title", "a string", title);
   const data = { title, clock, ends: Object.fromEntries(ends), tasks };

@@ -26,7 +26,7 @@ import type { CancellationOrigin } from "../exceptions.ts";
 import { Task } from "../futures/task.ts";
 import { als, runningLoopList } from "../internal/context.ts";
 import { type LifecycleEvent, subscribe } from "../internal/instrument.ts";
-import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import { checkKnownOptions, checkOptions, rangeError, typeError } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { EventLoop } from "../loop/event-loop.ts";
 import { waitsOf } from "./awaiters.ts";
@@ -98,6 +98,8 @@ interface Recording extends TracedTask {
   order: number;
 }
 
+const TRACE_KEYS: ReadonlySet<string> = new Set(["clock", "loop"]);
+
 /**
  * A running or finished recording of task lifecycles. Create one with {@link startTrace};
  * `stop()` it, then export it with {@link Trace.toChromeTrace} or {@link Trace.toHTML}.
@@ -134,6 +136,7 @@ export class Trace {
   /** Prefer {@link startTrace}. Starts recording at once. */
   constructor(options?: TraceOptions) {
     checkOptions("options", options);
+    checkKnownOptions("options", options, TRACE_KEYS);
     const clock = options?.clock ?? "loop";
     if (typeof clock !== "string") throw typeError("options.clock", '"loop" or "wall"', clock);
     if (clock !== "loop" && clock !== "wall") {
@@ -302,7 +305,13 @@ export class Trace {
       rec.segments.push({ kind: "scheduled", start: now, end: null });
       return;
     }
-    const rec = this.#records.get(task) ?? this.#adopt(task);
+    let rec = this.#records.get(task);
+    if (rec === undefined) {
+      // First seen now: the adopted record already counts the waits as they are after this
+      // event (the wait just registered, or without the one just ended).
+      rec = this.#adopt(task);
+      if (event === "waiting" || event === "woken") return;
+    }
     const now = this.#now(task);
     switch (event) {
       case "started":
