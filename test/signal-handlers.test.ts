@@ -84,28 +84,25 @@ describe("loop.addSignalHandler", () => {
     }));
 });
 
+/** Runs the fixture in `mode`, sends `signal` once it is ready; its lines, after it exited 0. */
+async function signalledFixture(mode: string, signal: NodeJS.Signals): Promise<string[]> {
+  const child = new FixtureChild(FIXTURE, [mode], CHILD_TIMEOUT);
+  await child.waitFor("ready");
+  child.child.kill(signal);
+  const [code] = await child.exited;
+  assert.equal(code, 0, child.stdout);
+  return child.lines();
+}
+
+const HANDLED = ["ready", "handler ran (as a loop callback)", "main returned", "listeners left: 0"];
+
 describe("signal handlers in a program", () => {
   test("a program that only waits for a signal keeps waiting, and ends when it comes", async () => {
-    const child = new FixtureChild(FIXTURE, ["term"], CHILD_TIMEOUT);
-    await child.waitFor("ready");
-    child.child.kill("SIGTERM");
-    const [code] = await child.exited;
-    assert.equal(code, 0, child.stdout);
-    assert.deepEqual(child.lines(), [
-      "ready",
-      "handler ran (as a loop callback)",
-      "main returned",
-      "listeners left: 0",
-    ]);
+    assert.deepEqual(await signalledFixture("term", "SIGTERM"), HANDLED);
   });
 
   test("a SIGINT handler removed again leaves Ctrl-C to the Runner: KeyboardInterrupt after cleanup", async () => {
-    const child = new FixtureChild(FIXTURE, ["removed"], CHILD_TIMEOUT);
-    await child.waitFor("ready");
-    child.child.kill("SIGINT");
-    const [code] = await child.exited;
-    assert.equal(code, 0, child.stdout);
-    assert.deepEqual(child.lines(), [
+    assert.deepEqual(await signalledFixture("removed", "SIGINT"), [
       "ready",
       "main cleanup ran",
       "run rejected: KeyboardInterrupt",
@@ -114,16 +111,6 @@ describe("signal handlers in a program", () => {
   });
 
   test("a SIGINT handler of the program takes over from run()'s: main is not cancelled", async () => {
-    const child = new FixtureChild(FIXTURE, ["sigint"], CHILD_TIMEOUT);
-    await child.waitFor("ready");
-    child.child.kill("SIGINT");
-    const [code] = await child.exited;
-    assert.equal(code, 0, child.stdout);
-    assert.deepEqual(child.lines(), [
-      "ready",
-      "handler ran (as a loop callback)",
-      "main returned",
-      "listeners left: 0",
-    ]);
+    assert.deepEqual(await signalledFixture("sigint", "SIGINT"), HANDLED);
   });
 });

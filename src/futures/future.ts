@@ -234,19 +234,16 @@ class CallbackEntry implements ReadyEntry {
   }
   _run(): void {
     if (this.#context !== null) this.#context.runInAsyncScope(this.#inLoop, this);
-    else this.#invoke();
+    else this._invoke();
   }
   /** In the captured context, the runtime's store is the loop's again (not the adder's task). */
   #inLoop(): void {
     const loop = this.#future._loop;
     if (loop !== null && als.getOwnStore() !== loop) als.run(loop, invokeEntry, this);
-    else this.#invoke();
+    else this._invoke();
   }
-  /** @internal */
+  /** Calls the callback, reporting what it throws or rejects with. @internal */
   _invoke(): void {
-    this.#invoke();
-  }
-  #invoke(): void {
     try {
       const result: unknown = this.#callback(this.#future);
       // An async callback (asyncio would leave the coroutine unawaited): a rejection is reported

@@ -165,17 +165,13 @@ function reviveError(value: unknown, exportName = ""): unknown {
     members !== undefined
       ? Reflect.construct(AggregateError, [members, record.message], Ctor)
       : Reflect.construct(Error, [record.message], Ctor);
-  Object.assign(error, record.props);
   for (const [key, prop] of Object.entries(record.props)) {
     // A Buffer crosses threads as a plain Uint8Array: give fields such as
     // IncompleteReadError.partial their Buffer back (a Buffer is a Uint8Array too).
-    if (prop instanceof Uint8Array && !Buffer.isBuffer(prop)) {
-      (error as unknown as Record<string, unknown>)[key] = Buffer.from(
-        prop.buffer,
-        prop.byteOffset,
-        prop.byteLength,
-      );
-    }
+    (error as unknown as Record<string, unknown>)[key] =
+      prop instanceof Uint8Array && !Buffer.isBuffer(prop)
+        ? Buffer.from(prop.buffer, prop.byteOffset, prop.byteLength)
+        : prop;
   }
   if (error.name !== record.name) {
     Object.defineProperty(error, "name", {

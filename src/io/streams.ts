@@ -89,6 +89,13 @@ const SERVER_KEYS: ReadonlySet<string> = new Set([
   "noDelay",
 ]);
 
+/** As asyncio's ValueError: an option that only means something for a TLS connection. */
+function checkTlsOnly(options: object, key: "serverHostname" | "sslHandshakeTimeout"): void {
+  if ((options as Record<string, unknown>)[key] !== undefined) {
+    throw new RangeError(`options.${key} is only meaningful with options.ssl`);
+  }
+}
+
 function checkPort(name: string, port: unknown, allowNull: boolean): void {
   if (allowNull && (port === null || port === undefined)) return;
   if (typeof port !== "number") throw typeError(name, "a port number", port);
@@ -155,13 +162,8 @@ export async function openConnection(
     throw typeError("options.ssl", "a boolean or a TLS options object", ssl);
   }
   if (ssl === undefined || ssl === false) {
-    // As asyncio's ValueError: these only mean something for a TLS connection.
-    if (options.serverHostname !== undefined) {
-      throw new RangeError("options.serverHostname is only meaningful with options.ssl");
-    }
-    if (options.sslHandshakeTimeout !== undefined) {
-      throw new RangeError("options.sslHandshakeTimeout is only meaningful with options.ssl");
-    }
+    checkTlsOnly(options, "serverHostname");
+    checkTlsOnly(options, "sslHandshakeTimeout");
   }
   const loop = getRunningLoop();
   const io = loopIo(loop);
@@ -273,9 +275,7 @@ export async function startServer(
   if (ssl !== undefined && (ssl === null || typeof ssl !== "object")) {
     throw typeError("options.ssl", "a TLS options object", ssl);
   }
-  if (ssl === undefined && options.sslHandshakeTimeout !== undefined) {
-    throw new RangeError("options.sslHandshakeTimeout is only meaningful with options.ssl");
-  }
+  if (ssl === undefined) checkTlsOnly(options, "sslHandshakeTimeout");
   const backlog = options.backlog;
   if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {
     throw rangeError("options.backlog", "a non-negative integer", backlog);

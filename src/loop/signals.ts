@@ -13,7 +13,7 @@
  */
 import { constants } from "node:os";
 import { RuntimeError } from "../exceptions.ts";
-import { typeError } from "../internal/validate.ts";
+import { rangeError, typeError } from "../internal/validate.ts";
 
 /** Signals no process can catch. */
 const UNCATCHABLE = new Set(["SIGKILL", "SIGSTOP"]);
@@ -35,11 +35,8 @@ export function foreignListenerCount(signal: NodeJS.Signals): number {
 /** Checks a signal name: a string Node knows (`"SIGTERM"`, …). */
 export function checkSignalName(name: string, value: unknown): NodeJS.Signals {
   if (typeof value !== "string") throw typeError(name, 'a signal name such as "SIGTERM"', value);
-  if (!(value in constants.signals)) {
-    throw new RangeError(
-      `Expected \`${name}\` to be a signal name such as "SIGTERM", got "${value}"`,
-    );
-  }
+  if (!(value in constants.signals))
+    throw rangeError(name, 'a signal name such as "SIGTERM"', value);
   return value as NodeJS.Signals;
 }
 
