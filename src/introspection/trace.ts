@@ -260,7 +260,7 @@ export class Trace {
     const now = this.#now(task);
     const waits = waitsOf(task);
     // A lazily started task holds its creator's context until its first turn.
-    const started = task._context === null;
+    const started = task._start === null;
     const rec = this.#newRecord(task, now, null, true);
     rec.waits = waits.length;
     if (waits.length > 0) rec.segments.push(waitingSegment(now, waits[0]));

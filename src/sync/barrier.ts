@@ -130,7 +130,7 @@ export class Barrier {
   /** Waits for the next state change. */
   #park(): Promise<unknown> {
     const loop = this.#binding.bind(this);
-    return this.#parked.park(loop, this, "wait").promise;
+    return this.#parked.park(loop, this, "wait");
   }
 
   /** A notified task resumes: the next one goes on the next iteration. @internal */

@@ -348,7 +348,7 @@ export class Condition {
     let failed = false;
     let failure: unknown;
     try {
-      await this.#waiters.park(loop, this, "wait").promise;
+      await this.#waiters.park(loop, this, "wait");
     } catch (error) {
       failed = true;
       failure = error;

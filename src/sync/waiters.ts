@@ -6,7 +6,9 @@
  * A waiter is what its task waits on (`Waitable`, like a Future or a sleep): the task registers
  * it, so `task.cancel()` cancels exactly this wait (asyncio's `_fut_waiter`) and
  * `Task.getStack()` names the primitive. It behaves as a Future awaited by the task would, at a
- * fraction of the cost (one object and one native promise; primitives park 100k tasks at once):
+ * fraction of the cost (one object and one native promise; primitives park 100k tasks at once, so
+ * each field counts: the promise is handed to the caller, not kept, and the cancellation error
+ * takes the payload's slot):
  * - a wake-up or a cancellation is delivered from the loop's ready queue, in the order they
  *   happened, as a Future's callbacks are;
  * - a cancellation that arrives after the wake-up but before delivery (the task is then not
@@ -74,23 +76,19 @@ export class Waiter implements Waitable, ReadyEntry {
   readonly _owner: WaiterOwner;
   /** The method that waits (`"acquire"`, `"get"`, …), for descriptions. */
   readonly _what: string;
-  /** What the caller brought (a queue putter's item). */
+  /**
+   * What the caller brought (a queue putter's item); once cancelled while pending (the owner
+   * never sees it again), the error to deliver.
+   */
   _payload: unknown;
-  /** The error a cancellation while pending delivers. */
-  _error: unknown = undefined;
   _resolve!: (value: unknown) => void;
   _reject!: (error: unknown) => void;
-  /** Settles with the owner's `_resumed` value, or rejects. */
-  readonly promise: Promise<unknown>;
 
   constructor(loop: EventLoop, owner: WaiterOwner, what: string, payload?: unknown) {
     this._loop = loop;
     this._owner = owner;
     this._what = what;
     this._payload = payload;
-    creating = this;
-    this.promise = new Promise(executor);
-    creating = null;
     const store = als.getStore();
     const task = store !== undefined && "_isTask" in store ? store : null;
     this._task = task;
@@ -98,7 +96,7 @@ export class Waiter implements Waitable, ReadyEntry {
       if (task._mustCancel) {
         // A cancellation requested while the task ran is delivered at its next wait: this one.
         this._state = CANCELLED;
-        this._error = task._takeCancellation();
+        this._payload = task._takeCancellation();
         this._schedule();
         return;
       }
@@ -125,7 +123,7 @@ export class Waiter implements Waitable, ReadyEntry {
     this._list?.remove(this);
     this._state = CANCELLED;
     this._task?._removeWaiter(this);
-    this._error = makeCancelledError(message, origin, this._loop.getDebug());
+    this._payload = makeCancelledError(message, origin, this._loop.getDebug());
     this._schedule();
     return true;
   }
@@ -139,7 +137,7 @@ export class Waiter implements Waitable, ReadyEntry {
   _run(): void {
     if (this._state === CANCELLED) {
       this._state = SETTLED;
-      this._reject(this._error);
+      this._reject(this._payload);
       return;
     }
     if (this._state !== WOKEN) return;
@@ -225,13 +223,18 @@ export class WaiterList {
   }
 
   /**
-   * Parks a new waiter at the back, for the current task, and returns it. (A task with a
-   * pending cancellation gets a waiter that is already cancelled and not parked.)
+   * Parks a new waiter at the back, for the current task, and returns the promise it settles
+   * (with the owner's `_resumed` value, or a rejection). A task with a pending cancellation gets
+   * a waiter that is already cancelled and not parked.
    */
-  park(loop: EventLoop, owner: WaiterOwner, what: string, payload?: unknown): Waiter {
+  park(loop: EventLoop, owner: WaiterOwner, what: string, payload?: unknown): Promise<unknown> {
     const w = new Waiter(loop, owner, what, payload);
     if (w._state === PENDING) this.push(w);
-    return w;
+    // The waiter is delivered from the ready queue at the earliest, after these settlers are set.
+    creating = w;
+    const promise = new Promise(executor);
+    creating = null;
+    return promise;
   }
 
   /** Wakes the first waiter; returns false if there is none. */
@@ -293,7 +296,7 @@ export class LoopBinding {
     } catch (error) {
       return Promise.reject(error);
     }
-    return list.park(loop, owner, what, payload).promise;
+    return list.park(loop, owner, what, payload);
   }
 }
 
