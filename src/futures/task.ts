@@ -501,9 +501,17 @@ function stateName(task: Task<unknown>): string {
 
 function setCancelled(task: Task<unknown>, error: CancelledError): void {
   task._state = CANCELLED;
-  const info = new CancelInfo(error.cancelMessage, error.origin);
+  let info = task._cancelInfo;
+  // Mostly the error delivers the last request: its record takes the error.
+  if (
+    info === null ||
+    info.error !== null ||
+    info.message !== error.cancelMessage ||
+    info.origin !== error.origin
+  ) {
+    info = task._cancelInfo = new CancelInfo(error.cancelMessage, error.origin);
+  }
   info.error = error;
-  task._cancelInfo = info;
 }
 
 function checkTaskArgs(fn: unknown, options: unknown): void {
