@@ -79,8 +79,11 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
     this.#onRejected = onRejected;
   }
 
-  /** Wakes the awaiter: delivers the Future's outcome, or a pending cancellation instead. */
-  _run(): void {
+  /**
+   * Wakes the awaiter: delivers the Future's outcome, or a pending cancellation instead.
+   * Returns the task that resumes, if any (for the loop, see ReadyEntry).
+   */
+  _run(): TaskStore | null {
     const fut = this._future;
     const task = this._task;
     if (task !== null) {
@@ -92,7 +95,7 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
         // is not reported as "never retrieved".
         if (fut._hasException) fut._markRetrieved();
         FutureWaiter.#settle(this, false, task._takeCancellation());
-        return;
+        return task;
       }
     }
     if (fut._state === FAILED) {
@@ -104,6 +107,7 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
         als.run(task, settleWith, this, fut._result);
       } else FutureWaiter.#settle(this, true, fut._result);
     } else FutureWaiter.#settle(this, false, fut._getCancelledError());
+    return task;
   }
 
   /** @internal */

@@ -10,7 +10,7 @@ import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore, untagged } from "../internal/context.ts";
 import { checkDelay, isThenable } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
-import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
+import { type EventLoop, NO_STEP, type ReadyEntry } from "../loop/event-loop.ts";
 import type { TimerEntry } from "../loop/timer-heap.ts";
 
 /** In the ready queue (a `sleep(0)` not yet run, or a cancellation to deliver): not reusable yet. */
@@ -41,17 +41,17 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
     this._value = value;
   }
 
-  _run(): void {
+  _run(): TaskStore | null | typeof NO_STEP {
     const flags = this._flags;
     this._flags = 0;
     if ((flags & FAILING) !== 0) {
       const error = this._value;
       this._value = undefined;
       this._reject(error);
-      return;
+      return this._task;
     }
     if (this._cancelled) {
-      if ((flags & FIRED) === 0) return;
+      if ((flags & FIRED) === 0) return NO_STEP;
     } else if (this._when !== 0) {
       // The timer fired. As in asyncio (the timer completes the sleep's future, whose callback
       // wakes the task on the next iteration), the task resumes on the next iteration; a cancel
@@ -59,7 +59,7 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
       this._cancelled = true;
       this._flags = FIRED | QUEUED;
       this._loop._pushReady(this);
-      return;
+      return NO_STEP;
     } else this._cancelled = true;
     const task = this._task;
     if (task !== null) {
@@ -67,10 +67,11 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
       if (task._mustCancel) {
         // A cancel that came after the timer fired but before the task resumed.
         this._reject(task._takeCancellation());
-        return;
+        return task;
       }
     }
     resolveFor(task, this._resolve, this._value);
+    return task;
   }
 
   _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {

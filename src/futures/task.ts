@@ -417,7 +417,7 @@ export class Task<T = unknown>
   }
 
   /** Ready-queue entry: a lazily started task's first turn. @internal */
-  _run(): void {
+  _run(): TaskStore {
     const start = this._start!;
     this._start = null;
     start.runInAsyncScope(
@@ -426,6 +426,7 @@ export class Task<T = unknown>
       this as Task<unknown>,
       start.fn,
     );
+    return this;
   }
 
   /** The task's function returned (`ok`) or threw. @internal */

@@ -32,9 +32,21 @@ import { type Callback, Handle, type HandleOwner, TimerHandle } from "./handles.
 import { checkSignalName, SignalHandlers } from "./signals.ts";
 import { type TimerEntry, TimerHeap } from "./timer-heap.ts";
 
+/**
+ * Returned by a ready entry whose run resumed and started nothing (a timer that fired and
+ * queued its wake-up, a wait cancelled meanwhile): the loop runs the next entry at once, with
+ * no microtask turn to wait for. @internal
+ */
+export const NO_STEP: unique symbol = Symbol("asyncio-ts.noStep");
+
 /** Something the loop can run from its ready queue. @internal */
 export interface ReadyEntry {
-  _run(): void;
+  /**
+   * Runs the entry. It may return the task whose step it started or resumed (`null`: none, but
+   * what it started may go on in microtasks), saving the loop the lookup through `_task`, or
+   * {@link NO_STEP}.
+   */
+  _run(): TaskStore | null | typeof NO_STEP | undefined | void;
   /** The task whose step running this entry resumes, when there is one. */
   readonly _task?: TaskStore | null;
 }
@@ -563,12 +575,18 @@ export class EventLoop implements HandleOwner {
       const entry = batch[this.#batchAt++];
       const t0 = this.#debug ? performance.now() : 0;
       this.#stepGoesOn = false;
+      let ran: ReturnType<ReadyEntry["_run"]>;
       try {
-        entry._run();
+        ran = entry._run();
       } catch (error) {
+        ran = undefined;
         this.#reportEntryError(entry, error);
       }
-      const task = stepTaskOf(entry);
+      if (ran === NO_STEP) {
+        if (t0 !== 0) this.#checkSlow(entry, t0);
+        continue;
+      }
+      const task = ran === undefined ? stepTaskOf(entry) : ran;
       const firstTurn = task === (entry as unknown);
       if (firstTurn && !this.#stepGoesOn && task!._suspendedSince(null)) {
         // A task's first turn runs its code inside `_run`; it is suspended again on a wait of

@@ -33,7 +33,7 @@ import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore } from "../internal/context.ts";
 import type { Waitable } from "../internal/waitable.ts";
-import type { EventLoop, ReadyEntry } from "../loop/event-loop.ts";
+import { type EventLoop, NO_STEP, type ReadyEntry } from "../loop/event-loop.ts";
 import { runningLoopOrNull } from "../loop/running.ts";
 
 /** What a primitive does when one of its waiters is delivered. */
@@ -133,14 +133,14 @@ export class Waiter implements Waitable, ReadyEntry {
     else this._loop._pushReady(this);
   }
 
-  /** The delivery, from the loop's ready queue. @internal */
-  _run(): void {
+  /** The delivery, from the loop's ready queue; returns the task that resumes. @internal */
+  _run(): TaskStore | null | typeof NO_STEP {
     if (this._state === CANCELLED) {
       this._state = SETTLED;
       this._reject(this._payload);
-      return;
+      return this._task;
     }
-    if (this._state !== WOKEN) return;
+    if (this._state !== WOKEN) return NO_STEP;
     const task = this._task;
     if (task !== null) {
       if (task._mustCancel) {
@@ -153,7 +153,7 @@ export class Waiter implements Waitable, ReadyEntry {
         } finally {
           this._reject(error);
         }
-        return;
+        return task;
       }
     }
     let value: unknown;
@@ -163,16 +163,17 @@ export class Waiter implements Waitable, ReadyEntry {
       task?._removeWaiter(this);
       this._state = SETTLED;
       this._reject(error);
-      return;
+      return task;
     }
     if (value === REPARK) {
-      // Parked again by the owner (still registered with the task).
+      // Parked again by the owner (still registered with the task): nothing resumes.
       this._state = PENDING;
-      return;
+      return NO_STEP;
     }
     task?._removeWaiter(this);
     this._state = SETTLED;
     resolveFor(task, this._resolve, value);
+    return task;
   }
 
   /** What `Task.getStack()` shows, e.g. `<Lock [locked, waiters:2]>.acquire()`. @internal */
