@@ -9,6 +9,7 @@ import {
   CancelledError,
   createTask,
   currentTask,
+  ensureFuture,
   Future,
   getRunningLoop,
   InvalidStateError,
@@ -17,6 +18,7 @@ import {
   TimeoutError,
   timeout,
   wait,
+  waitFor,
 } from "../src/index.ts";
 import { collectExceptions, runVirtual } from "./helpers.ts";
 
@@ -507,5 +509,126 @@ describe("conformance: futures (test_futures)", () => {
     });
     const reported = contexts.map((c) => (c.exception as Error | undefined)?.message);
     assert.deepEqual(reported, ["never retrieved"]);
+  });
+});
+
+describe("conformance: more cancellation details", () => {
+  test("two cancel() calls with different messages while waiting: the first one cancelled the wait, so the task sees it", async () => {
+    // asyncio: the first cancel() cancels the awaited Future with its message; the second finds
+    // it already cancelled and only sets _must_cancel, which does not replace a CancelledError
+    // already on its way in.
+    await runVirtual(async () => {
+      let seen: unknown;
+      const task = createTask(async () => {
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          seen = e;
+          throw e;
+        }
+      });
+      await sleep(0);
+      task.cancel("first");
+      task.cancel("second");
+      assert.equal(task.cancelling(), 2);
+      const error = await errorOf(task);
+      assert.ok(seen instanceof CancelledError);
+      assert.equal((seen as CancelledError).message, "first");
+      assert.ok(error instanceof CancelledError);
+      assert.equal(error.message, "first");
+    });
+  });
+
+  test("two cancel() calls before the task starts: the last message wins", async () => {
+    await runVirtual(async () => {
+      const task = createTask(() => sleep(10_000));
+      task.cancel("first");
+      task.cancel("second");
+      const error = await errorOf(task);
+      assert.ok(error instanceof CancelledError);
+      assert.equal(error.message, "second");
+    });
+  });
+
+  test("ensureFuture() returns a Future or Task as is and starts a function as a task", async () => {
+    await runVirtual(async () => {
+      const fut = new Future<number>();
+      assert.equal(ensureFuture(fut), fut);
+      const task = createTask(() => sleep(10, "t"));
+      assert.equal(ensureFuture(task), task);
+      const started = ensureFuture(() => sleep(5, "f"));
+      assert.ok(allTasks().has(started as Task<string>));
+      assert.equal(await started, "f");
+      const wrapped = ensureFuture(Promise.resolve(3));
+      assert.ok(wrapped instanceof Future);
+      assert.equal(await wrapped, 3);
+      await task;
+    });
+  });
+
+  test("waitFor() of a plain Future that never completes cancels that Future on expiry", async () => {
+    await runVirtual(async () => {
+      const fut = new Future<number>();
+      const error = await errorOf(waitFor(fut, 100));
+      assert.ok(error instanceof TimeoutError);
+      assert.equal(fut.cancelled(), true);
+      assert.equal(now(), 100);
+    });
+  });
+
+  test("sleep(delay, value) resolves to the value; cancelled with a message it throws that message", async () => {
+    await runVirtual(async () => {
+      assert.equal(await sleep(10, "yeah"), "yeah");
+      const task = createTask(() => sleep(10_000, "never"));
+      await sleep(0);
+      task.cancel("stop sleeping");
+      const error = await errorOf(task);
+      assert.ok(error instanceof CancelledError);
+      assert.equal(error.message, "stop sleeping");
+    });
+  });
+
+  test("an eager task created inside an eager task: each sees itself as current, the creator is current again afterwards", async () => {
+    await runVirtual(async () => {
+      const main = currentTask();
+      const seen: Array<Task | null> = [];
+      let inner: Task<void> | undefined;
+      const outer = createTask(
+        async () => {
+          seen.push(currentTask());
+          inner = createTask(
+            async () => {
+              seen.push(currentTask());
+              await sleep(10);
+              seen.push(currentTask());
+            },
+            { eagerStart: true },
+          );
+          seen.push(currentTask());
+          await inner;
+        },
+        { eagerStart: true },
+      );
+      assert.equal(currentTask(), main);
+      assert.deepEqual(seen, [outer, inner, outer]);
+      await outer;
+      assert.deepEqual(seen, [outer, inner, outer, inner]);
+    });
+  });
+
+  test("a task that cancels itself during its eager step and then returns ends cancelled", async () => {
+    await runVirtual(async () => {
+      const task = createTask(
+        () => {
+          currentTask()!.cancel("self");
+          return 1;
+        },
+        { eagerStart: true },
+      );
+      assert.equal(task.cancelled(), true);
+      const error = await errorOf(task);
+      assert.ok(error instanceof CancelledError);
+      assert.equal(error.message, "self");
+    });
   });
 });
