@@ -149,6 +149,64 @@ describe("conformance: Queue hand-offs", () => {
     });
   });
 
+  test("a putter woken by getNowait() and cancelled before it ran: a retried put() goes in (test_put_cancel_drop)", async () => {
+    await runVirtual(async () => {
+      const q = new Queue<number>(1);
+      q.putNowait(1);
+      let writer = createTask(() => q.put(2));
+      await sleep(0);
+      assert.equal(q.getNowait(), 1);
+      writer.cancel();
+      try {
+        await writer;
+      } catch (e) {
+        assert.ok(e instanceof CancelledError);
+        writer = createTask(() => q.put(2));
+        await writer;
+      }
+      assert.equal(q.getNowait(), 2);
+      assert.equal(q.qsize(), 0);
+    });
+  });
+
+  test("a reader woken for the first of two items and cancelled: a retried get() gets the first item (test_get_cancel_drop_one_pending_reader)", async () => {
+    await runVirtual(async () => {
+      const q = new Queue<number>();
+      let reader = createTask(() => q.get());
+      await sleep(0);
+      q.putNowait(1);
+      q.putNowait(2);
+      reader.cancel();
+      try {
+        await reader;
+      } catch (e) {
+        assert.ok(e instanceof CancelledError);
+        reader = createTask(() => q.get());
+        await reader;
+      }
+      // Getting 2 would mean that 1 was dropped.
+      assert.equal(reader.result(), 1);
+    });
+  });
+
+  test("three readers, two items, the first reader cancelled: the other two get both items (test_get_cancel_drop_many_pending_readers)", async () => {
+    await runVirtual(async () => {
+      const q = new Queue<number>();
+      await taskGroup(async (tg) => {
+        const reader1 = tg.createTask(() => q.get());
+        const reader2 = tg.createTask(() => q.get());
+        const reader3 = tg.createTask(() => q.get());
+        await sleep(0);
+        q.putNowait(1);
+        q.putNowait(2);
+        reader1.cancel();
+        assert.ok((await errorOf(reader1)) instanceof CancelledError);
+        await reader3;
+        assert.deepEqual(new Set([reader2.result(), reader3.result()]), new Set([1, 2]));
+      });
+    });
+  });
+
   test("two workers calling taskDone(): join() returns once all 100 items were processed (test_task_done)", async () => {
     await runVirtual(async () => {
       const q = new Queue<number>();
