@@ -13,6 +13,7 @@ import {
   LifoQueue,
   PriorityQueue,
   Queue,
+  QueueFull,
   QueueShutDown,
   sleep,
   TimeoutError,
@@ -204,6 +205,36 @@ describe("conformance: Queue hand-offs", () => {
         await reader3;
         assert.deepEqual(new Set([reader2.result(), reader3.result()]), new Set([1, 2]));
       });
+    });
+  });
+
+  test("a fractional maxsize of 1.3 holds two items, by putNowait() or put() (test_float_maxsize)", async () => {
+    await runVirtual(async () => {
+      const q = new Queue<number>(1.3);
+      q.putNowait(1);
+      q.putNowait(2);
+      assert.equal(q.full(), true);
+      assert.ok(syncError(() => q.putNowait(3)) instanceof QueueFull);
+      const q2 = new Queue<number>(1.3);
+      await q2.put(1);
+      await q2.put(2);
+      assert.equal(q2.full(), true);
+      const blocked = createTask(() => q2.put(3));
+      await sleep(0);
+      assert.equal(blocked.done(), false);
+      assert.equal(q2.getNowait(), 1);
+      await blocked;
+      assert.equal(q2.qsize(), 2);
+    });
+  });
+
+  test("a negative maxsize means unbounded, as in asyncio, and is reported as given", async () => {
+    await runVirtual(async () => {
+      const q = new Queue<number>(-1);
+      for (let i = 0; i < 50; i++) await q.put(i);
+      assert.equal(q.full(), false);
+      assert.equal(q.qsize(), 50);
+      assert.equal(q.maxsize, -1);
     });
   });
 
