@@ -109,11 +109,13 @@ const SHUT_DOWN = "the queue is shut down";
  * **Cancellation:** a cancelled `get()` never loses an item (it stays in the queue for the next
  * getter) and a cancelled `put()` never inserts its item. Waiters are served in arrival order.
  *
- * **Differences from asyncio:** `maxsize` must be an integer >= 0 (0 or `Infinity`: unbounded);
- * asyncio also takes floats and negative numbers. Items are handed out through promises, so an
- * item that is itself a thenable (a Task, a Future, a promise) is unwrapped by `await
- * queue.get()`: put `{ task }` to pass a task. Woken getters keep their turn (see the module
- * notes); `statistics()` is added.
+ * `maxsize` is asyncio's: 0 or less (or `Infinity`) is unbounded, and a fractional one is full
+ * at `qsize() >= maxsize`.
+ *
+ * **Differences from asyncio:** a NaN `maxsize` is a RangeError. Items are handed out through
+ * promises, so an item that is itself a thenable (a Task, a Future, a promise) is unwrapped by
+ * `await queue.get()`: put `{ task }` to pass a task. Woken getters keep their turn (see the
+ * module notes); `statistics()` is added.
  *
  * @example
  * ```ts
@@ -149,19 +151,21 @@ export class Queue<T> implements AsyncIterable<T> {
   readonly #binding = new LoopBinding();
 
   /**
-   * @param maxsize the capacity; 0 (default) or `Infinity` for an unbounded queue.
-   * @throws {TypeError} if `maxsize` is not a number. @throws {RangeError} if it is negative or
-   * not an integer.
+   * @param maxsize the capacity; 0 (default), a negative number or `Infinity` for an unbounded
+   * queue, as in asyncio.
+   * @throws {TypeError} if `maxsize` is not a number. @throws {RangeError} if it is NaN.
    */
   constructor(maxsize = 0) {
     if (typeof maxsize !== "number") {
-      throw typeError("maxsize", "an integer from 0 and up (0: unbounded)", maxsize);
+      throw typeError("maxsize", "a number (0 or less: unbounded)", maxsize);
     }
-    if (maxsize !== Number.POSITIVE_INFINITY && (!Number.isInteger(maxsize) || maxsize < 0)) {
-      throw rangeError("maxsize", "an integer from 0 and up (0: unbounded)", maxsize);
+    if (Number.isNaN(maxsize)) {
+      throw rangeError("maxsize", "a number (0 or less: unbounded)", maxsize);
     }
     this.#maxsize = maxsize;
-    this.#limit = maxsize === 0 ? Number.POSITIVE_INFINITY : maxsize;
+    // As asyncio: `maxsize <= 0` is unbounded, and a fractional maxsize is full once
+    // `qsize() >= maxsize`, i.e. at its ceiling (CPython's test_float_maxsize: 1.3 holds two).
+    this.#limit = maxsize <= 0 ? Number.POSITIVE_INFINITY : Math.ceil(maxsize);
     this.#items = this._createStore();
   }
 
