@@ -109,10 +109,11 @@ const SHUT_DOWN = "the queue is shut down";
  * **Cancellation:** a cancelled `get()` never loses an item (it stays in the queue for the next
  * getter) and a cancelled `put()` never inserts its item. Waiters are served in arrival order.
  *
- * `maxsize` is asyncio's: 0 or less (or `Infinity`) is unbounded, and a fractional one is full
- * at `qsize() >= maxsize`.
+ * `maxsize`: 0 (or `Infinity`) is unbounded; a fractional one is full at `qsize() >= maxsize`,
+ * as in asyncio.
  *
- * **Differences from asyncio:** a NaN `maxsize` is a RangeError. Items are handed out through
+ * **Differences from asyncio:** a negative or NaN `maxsize` is a RangeError (asyncio takes a
+ * negative one as unbounded; here it is more likely a bug, as `new Semaphore(-1)` is). Items are handed out through
  * promises, so an item that is itself a thenable (a Task, a Future, a promise) is unwrapped by
  * `await queue.get()`: put `{ task }` to pass a task. Woken getters keep their turn (see the
  * module notes); `statistics()` is added.
@@ -151,21 +152,21 @@ export class Queue<T> implements AsyncIterable<T> {
   readonly #binding = new LoopBinding();
 
   /**
-   * @param maxsize the capacity; 0 (default), a negative number or `Infinity` for an unbounded
-   * queue, as in asyncio.
-   * @throws {TypeError} if `maxsize` is not a number. @throws {RangeError} if it is NaN.
+   * @param maxsize the capacity; 0 (default) or `Infinity` for an unbounded queue.
+   * @throws {TypeError} if `maxsize` is not a number. @throws {RangeError} if it is negative or
+   * NaN.
    */
   constructor(maxsize = 0) {
     if (typeof maxsize !== "number") {
-      throw typeError("maxsize", "a number (0 or less: unbounded)", maxsize);
+      throw typeError("maxsize", "a number from 0 and up (0: unbounded)", maxsize);
     }
-    if (Number.isNaN(maxsize)) {
-      throw rangeError("maxsize", "a number (0 or less: unbounded)", maxsize);
+    if (!(maxsize >= 0)) {
+      throw rangeError("maxsize", "a number from 0 and up (0: unbounded)", maxsize);
     }
     this.#maxsize = maxsize;
-    // As asyncio: `maxsize <= 0` is unbounded, and a fractional maxsize is full once
-    // `qsize() >= maxsize`, i.e. at its ceiling (CPython's test_float_maxsize: 1.3 holds two).
-    this.#limit = maxsize <= 0 ? Number.POSITIVE_INFINITY : Math.ceil(maxsize);
+    // As asyncio, a fractional maxsize is full once `qsize() >= maxsize`, i.e. at its ceiling
+    // (CPython's test_float_maxsize: 1.3 holds two).
+    this.#limit = maxsize === 0 ? Number.POSITIVE_INFINITY : Math.ceil(maxsize);
     this.#items = this._createStore();
   }
 
