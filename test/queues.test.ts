@@ -353,6 +353,20 @@ describe("Queue get", () => {
       assert.equal(same, task, "wrap thenables to pass them through get()");
     });
   });
+
+  test("a pending Future taken by get() is what the getter's task waits on: cancelling the task cancels it", async () => {
+    await runVirtual(async () => {
+      const q = new Queue<unknown>();
+      const fut = getRunningLoop().createFuture<string>();
+      q.putNowait(fut);
+      const getter = createTask(async () => await q.get());
+      await sleep(0);
+      assert.match(getter.getStack()[0] ?? "", /waiting on <Future pending>/);
+      getter.cancel();
+      await assert.rejects(async () => await getter, CancelledError);
+      assert.equal(fut.cancelled(), true, "the task's cancellation reached the Future");
+    });
+  });
 });
 
 describe("Queue put", () => {

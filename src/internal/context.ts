@@ -100,6 +100,20 @@ let hooksInstalled = false;
  */
 export const untagged = { next: false };
 
+/**
+ * `Promise.resolve(value)` for the fast paths of the primitives (`queue.get()` of an item that is
+ * there, `lock.acquire()` of a free lock). Its reactions run "as" the promises they make, never
+ * as this one, unless `value` is a thenable that it must adopt: only then does it need the
+ * task's tag (40 bytes and a property store per call saved). @internal
+ */
+export function resolvedWith<T>(value: T): Promise<T> {
+  if (isThenable(value)) return Promise.resolve(value);
+  untagged.next = true;
+  const promise = Promise.resolve(value);
+  untagged.next = false;
+  return promise;
+}
+
 function onInit(promise: Promise<unknown>): void {
   if (current !== undefined && !untagged.next) (promise as Tagged)[STORE] = current;
 }

@@ -19,9 +19,11 @@
  *
  * @module
  */
+
 import { inspect } from "node:util";
 import { isCancelledError, RuntimeError } from "../exceptions.ts";
 import type { Task } from "../futures/task.ts";
+import { resolvedWith } from "../internal/context.ts";
 import { checkFunction, isThenable, typeError } from "../internal/validate.ts";
 import { checkCount, currentTaskOrNull } from "./args.ts";
 import { holdWhile, ReleaseGuard } from "./guard.ts";
@@ -94,7 +96,7 @@ export class Lock {
     if (!this.#locked && this.#woken === 0 && this.#waiters.size === 0) {
       this.#locked = true;
       this.#owner = currentTaskOrNull();
-      return Promise.resolve(new ReleaseGuard(this, "Lock"));
+      return resolvedWith(new ReleaseGuard(this, "Lock"));
     }
     return this.#binding.park(this.#waiters, this, "acquire") as Promise<ReleaseGuard>;
   }

@@ -23,8 +23,10 @@
  *
  * @module
  */
+
 import { inspect } from "node:util";
 import { QueueEmpty, QueueFull, QueueShutDown } from "../exceptions.ts";
+import { resolvedWith } from "../internal/context.ts";
 import { Deque } from "../internal/deque.ts";
 import {
   checkBoolean,
@@ -244,7 +246,7 @@ export class Queue<T> implements AsyncIterable<T> {
    * @throws {RuntimeError} (as a rejection) if it has to wait outside a running loop.
    */
   get(): Promise<T> {
-    if (this.#items.length > this.#wokenGetters) return Promise.resolve(this.#takeItem());
+    if (this.#items.length > this.#wokenGetters) return resolvedWith(this.#takeItem());
     return this.#getSlow();
   }
 

@@ -19,7 +19,9 @@
  *
  * @module
  */
+
 import { inspect } from "node:util";
+import { resolvedWith } from "../internal/context.ts";
 import { checkCount } from "./args.ts";
 import { holdWhile, ReleaseGuard } from "./guard.ts";
 import { describeState } from "./locks.ts";
@@ -99,7 +101,7 @@ export class Semaphore {
   acquire(): Promise<ReleaseGuard> {
     if (!this.locked()) {
       this._value--;
-      return Promise.resolve(new ReleaseGuard(this, this.constructor.name));
+      return resolvedWith(new ReleaseGuard(this, this.constructor.name));
     }
     return this.#acquireSlow();
   }
