@@ -8,7 +8,7 @@
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore, untagged } from "../internal/context.ts";
-import { checkDelay, isThenable } from "../internal/validate.ts";
+import { checkDelay } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { type EventLoop, NO_STEP, type ReadyEntry } from "../loop/event-loop.ts";
 import type { TimerEntry } from "../loop/timer-heap.ts";
@@ -152,9 +152,8 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
     } else sleeper = task._zeroSleeper = new Sleeper(loop, task, value);
   } else sleeper = new Sleeper(loop, task, value);
   pending = sleeper;
-  // Resolved with `value`: a thenable value would be adopted in a job run "as" this promise,
-  // which then needs the task's tag.
-  if (!isThenable(value)) untagged.next = true;
+  // No task tag: a thenable value is adopted through a promise of the task's (see resolveFor).
+  untagged.next = true;
   const promise = new Promise<T>(executor as never);
   untagged.next = false;
   pending = null;
