@@ -9,10 +9,10 @@
  *
  * A plain TCP connection reads through Node's `onread` option: the kernel's bytes go straight
  * into the `StreamReader`, skipping the socket's Readable machinery (measured: +7% echo round
- * trips per CPU-second for the client side, and +14% more with the server side too; bulk reads
- * unchanged). The socket then emits no `"data"` events; the reader owns the bytes. Node offers
- * the option only to the sockets it connects, so the server moves each accepted connection
- * onto a socket made with it (`adoptConnection`). TLS sockets use `"data"` events.
+ * trips per CPU-second for the client side; see `adoptConnection` for the server side; bulk
+ * reads unchanged). The socket then emits no `"data"` events; the reader owns the bytes. Node
+ * offers the option only to the sockets it connects, so the server moves each accepted
+ * connection onto a socket made with it (`adoptConnection`). TLS sockets use `"data"` events.
  *
  * @module
  */
