@@ -332,7 +332,16 @@ export const WORKLOADS: readonly Workload[] = [
       js("net-async", "Node net (async iteration)", "w7echo", "for await over the socket"),
       ...py("w7_echo.py", "asyncio.start_server / open_connection streams"),
     ],
-    targets: [],
+    targets: [
+      {
+        subject: "asyncio-ts",
+        peer: "floor",
+        op: ">=",
+        factor: 1,
+        text: "≥ raw Node `net` callbacks",
+      },
+      { subject: "asyncio-ts", peer: "uvloop", op: ">=", factor: 1, text: "ahead of uvloop" },
+    ],
   },
   {
     id: "W7-stream",
@@ -356,6 +365,14 @@ export const WORKLOADS: readonly Workload[] = [
       js("floor", "Node net (pipe)", "w7stream", "a Readable piped into the socket"),
       ...py("w7_stream.py", "writer.write + drain → reader.read(65536)"),
     ],
-    targets: [],
+    targets: [
+      {
+        subject: "asyncio-ts",
+        peer: "floor",
+        op: ">=",
+        factor: 0.7,
+        text: "≥ 0.7× raw Node `net` piping",
+      },
+    ],
   },
 ];

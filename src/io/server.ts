@@ -22,7 +22,7 @@ import type { EventLoop } from "../loop/event-loop.ts";
 import type { IoResource, LoopIo } from "./loop-io.ts";
 import { StreamReader } from "./stream-reader.ts";
 import { type ExtraInfo, StreamWriter } from "./stream-writer.ts";
-import { WiredSocket } from "./wire.ts";
+import { adoptConnection, WiredSocket } from "./wire.ts";
 
 /** The function a server runs, as a task, for each connection. */
 export type ClientConnectedCallback = (
@@ -229,20 +229,39 @@ export class Server implements IoResource {
     for (const w of waiters) if (!w.done()) w.setResult(undefined);
   }
 
-  readonly #onConnection = (socket: Socket): void => {
+  readonly #onConnection = (accepted: Socket): void => {
     const setup = this.#setup;
     if (this.#state !== "serving" || setup.loop.isClosed()) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
-    if (setup.noDelay) socket.setNoDelay(true);
     const reader = new StreamReader({ limit: setup.limit });
+    // Plain TCP reads through `onread`, as openConnection's sockets do; a TLS socket cannot.
+    let socket = accepted;
+    let feedsItself = false;
+    if (setup.tls === null) {
+      const adopted = adoptConnection(accepted, reader);
+      if (adopted === null) accepted.resume();
+      else {
+        socket = adopted;
+        feedsItself = true;
+        reader.setTransport(socket);
+      }
+    }
+    if (setup.noDelay) socket.setNoDelay(true);
     const extra: Partial<ExtraInfo> = setup.tls === null ? {} : { sslcontext: setup.tls };
     const writer = new StreamWriter(socket, reader, extra);
     writer._markServerSide();
     let wired: WiredSocket;
     try {
-      wired = new WiredSocket(socket, reader, writer, setup.io, () => this.#detach(wired));
+      wired = new WiredSocket(
+        socket,
+        reader,
+        writer,
+        setup.io,
+        () => this.#detach(wired),
+        feedsItself,
+      );
     } catch {
       // The loop is shutting down: refuse the connection.
       socket.destroy();

@@ -222,6 +222,14 @@ export class StreamWriter {
       return Promise.reject(this.#error ?? connectionLostError());
     }
     if (!this.#paused) return RESOLVED;
+    // The flush above may have handed everything to the kernel at once (a write of more than
+    // the high-water mark to a socket with room): the buffer is under the mark already, and
+    // Node's "drain" is only the news of it, a tick later.
+    const socket = this.#socket;
+    if (socket.writableLength < socket.writableHighWaterMark) {
+      this.#paused = false;
+      return RESOLVED;
+    }
     const waiter = newWaiter("<StreamWriter.drain()>");
     if (!waiter._done) this.#drainWaiters.push(waiter);
     return waiter.promise;

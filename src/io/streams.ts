@@ -7,11 +7,12 @@
  * half-open (`allowHalfOpen`), so that the peer's EOF ends the reader but not the writer.
  * `node:tls` is loaded only when the `ssl` option is used.
  *
- * A plain TCP client connection reads through Node's `onread` option: the kernel's bytes go from
- * one shared buffer, copied once, straight into the `StreamReader`, skipping the socket's
- * Readable machinery (measured: +7% echo round trips per CPU-second, bulk reads unchanged).
- * The socket then emits no `"data"` events; the reader owns the bytes. Accepted (server-side)
- * sockets cannot take this option and use `"data"` events.
+ * A plain TCP connection reads through Node's `onread` option: the kernel's bytes go straight
+ * into the `StreamReader`, skipping the socket's Readable machinery (measured: +7% echo round
+ * trips per CPU-second for the client side; see `adoptConnection` for the server side; bulk
+ * reads unchanged). The socket then emits no `"data"` events; the reader owns the bytes. Node
+ * offers the option only to the sockets it connects, so the server moves each accepted
+ * connection onto a socket made with it (`adoptConnection`). TLS sockets use `"data"` events.
  *
  * @module
  */
@@ -283,8 +284,10 @@ export async function startServer(
   const loop = getRunningLoop();
   const io = loopIo(loop);
   let netServer: net.Server;
-  if (ssl === undefined) netServer = net.createServer({ allowHalfOpen: true });
-  else {
+  if (ssl === undefined) {
+    // Paused: the Server moves each plain connection onto a socket of its own (adoptConnection).
+    netServer = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  } else {
     const tlsModule = await import("node:tls");
     netServer = tlsModule.createServer({
       ...ssl,
