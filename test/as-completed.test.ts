@@ -14,9 +14,7 @@ import {
   Task,
   TimeoutError,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
-
-const now = () => getRunningLoop().time();
+import { now, runVirtual } from "./helpers.ts";
 
 describe("asCompleted: async iteration", () => {
   test("yields the original tasks, in completion order, each already done", async () => {

@@ -20,18 +20,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.ts";
-import { collectExceptions, runVirtual } from "./helpers.ts";
-
-const now = () => getRunningLoop().time();
-
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a failure");
-}
+import { collectExceptions, errorOf, now, runVirtual } from "./helpers.ts";
 
 describe("conformance: waitFor", () => {
   for (const limit of [0, -1]) {

@@ -23,16 +23,7 @@ import {
   timeout,
   waitFor,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
-
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a failure");
-}
+import { errorOf, runVirtual } from "./helpers.ts";
 
 describe("conformance: Lock", () => {
   test("a holder releasing while the first waiter is cancelled wakes the second waiter (test_cancel_race)", async () => {

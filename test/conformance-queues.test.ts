@@ -20,16 +20,7 @@ import {
   taskGroup,
   waitFor,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
-
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a failure");
-}
+import { errorOf, runVirtual } from "./helpers.ts";
 
 function syncError(fn: () => unknown): unknown {
   try {

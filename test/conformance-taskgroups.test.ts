@@ -11,7 +11,6 @@ import {
   currentTask,
   Event,
   ExceptionGroup,
-  getRunningLoop,
   sleep,
   type Task,
   type TaskGroup,
@@ -19,26 +18,15 @@ import {
   taskGroup,
   timeout,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
+import { errorOf, now, runVirtual } from "./helpers.ts";
 
 class MyError extends Error {
   override name = "MyError";
 }
 
-const now = () => getRunningLoop().time();
-
 function errorTypes(eg: unknown): string[] {
   assert.ok(eg instanceof ExceptionGroup, `expected an ExceptionGroup, got ${String(eg)}`);
   return [...new Set(eg.exceptions.map((e) => (e as Error).name))].sort();
-}
-
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a failure");
 }
 
 for (const eager of [false, true]) {

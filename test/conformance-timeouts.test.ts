@@ -12,7 +12,6 @@ import {
   currentTask,
   Event,
   ExceptionGroup,
-  getRunningLoop,
   Lock,
   Queue,
   Semaphore,
@@ -23,18 +22,7 @@ import {
   timeout,
   timeoutAt,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
-
-const now = () => getRunningLoop().time();
-
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a failure");
-}
+import { errorOf, now, runVirtual } from "./helpers.ts";
 
 describe("conformance: timeout and TaskGroup (3.13)", () => {
   test("a body error replaced by the timeout's cancellation in a finally, a child failing on cancel: ExceptionGroup of the child error (test_timeout_taskgroup)", async () => {

@@ -2,7 +2,8 @@
  * Shared test helpers. Timing-dependent tests run on the virtual clock: time jumps to the next
  * deadline whenever nothing is runnable, so tests are instant and deterministic.
  */
-import { type RunOptions, run } from "../src/index.ts";
+import assert from "node:assert/strict";
+import { getRunningLoop, type RunOptions, run } from "../src/index.ts";
 
 /** Runs `main` on a fresh loop with virtual time and no SIGINT handling. */
 export function runVirtual<T>(
@@ -19,4 +20,17 @@ export function collectExceptions(): {
 } {
   const contexts: Array<{ message: string; exception?: unknown }> = [];
   return { contexts, handler: (_loop, context) => contexts.push(context) };
+}
+
+/** The running loop's time (ms; virtual in `runVirtual`). */
+export const now = (): number => getRunningLoop().time();
+
+/** Settles `aw` and returns the error it failed with (fails the test if it succeeded). */
+export async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await aw;
+  } catch (e) {
+    return e;
+  }
+  return assert.fail("expected a failure");
 }

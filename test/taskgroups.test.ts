@@ -21,13 +21,11 @@ import {
   taskGroup,
   timeout,
 } from "../src/index.ts";
-import { collectExceptions, runVirtual } from "./helpers.ts";
+import { collectExceptions, errorOf, now, runVirtual } from "./helpers.ts";
 
 class MyError extends Error {
   override name = "MyError";
 }
-
-const now = () => getRunningLoop().time();
 
 /** The set of error class names in a group, as CPython's get_error_types. */
 function errorTypes(eg: unknown): Set<string> {
@@ -38,16 +36,6 @@ function errorTypes(eg: unknown): Set<string> {
 async function failAfter(ms: number, error: unknown = new MyError(`after ${ms}`)): Promise<never> {
   await sleep(ms);
   throw error;
-}
-
-/** Settles `aw` and returns the error it failed with (fails the test if it succeeded). */
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a failure");
 }
 
 describe("taskGroup: children finishing normally", () => {

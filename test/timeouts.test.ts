@@ -19,9 +19,7 @@ import {
   timeout,
   timeoutAt,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
-
-const now = () => getRunningLoop().time();
+import { now, runVirtual } from "./helpers.ts";
 
 describe("timeout: expiry", () => {
   test("a body that outlives its deadline is cancelled and timeout() rejects with TimeoutError", async () => {

@@ -14,9 +14,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
-
-const now = () => getRunningLoop().time();
+import { now, runVirtual } from "./helpers.ts";
 
 /** A job that runs for `ms` of loop time whatever cancellations it receives. */
 function stubbornJob(ms: number) {

@@ -15,9 +15,7 @@ import {
   sleep,
   wait,
 } from "../src/index.ts";
-import { collectExceptions, runVirtual } from "./helpers.ts";
-
-const now = () => getRunningLoop().time();
+import { collectExceptions, now, runVirtual } from "./helpers.ts";
 
 describe("wait: ALL_COMPLETED", () => {
   test("waits for every awaitable and reports them all as done", async () => {
