@@ -146,34 +146,6 @@ describe("conformance: waitFor", () => {
 });
 
 describe("conformance: gather", () => {
-  test("cancelling the awaiter of a gather cancels every child; the finished gather then refuses cancel() (test_cancellation_broadcast)", async () => {
-    await runVirtual(async () => {
-      let proof = 0;
-      const waiter = new Future<void>();
-      const inner = async () => {
-        await waiter;
-        proof += 1;
-      };
-      const child1 = createTask(inner);
-      const child2 = createTask(inner);
-      let gatherer: Future<unknown> | undefined;
-      const outer = createTask(async () => {
-        gatherer = gather([child1, child2]);
-        await gatherer;
-        proof += 100;
-      });
-      await sleep(0);
-      assert.equal(outer.cancel(), true);
-      assert.ok((await errorOf(outer)) instanceof CancelledError);
-      assert.equal(gatherer!.cancel(), false);
-      assert.equal(waiter.cancelled(), true);
-      assert.equal(child1.cancelled(), true);
-      assert.equal(child2.cancelled(), true);
-      await sleep(0);
-      assert.equal(proof, 0);
-    });
-  });
-
   test("one child cancelled among five Futures: the gather's exception is a CancelledError, it is not cancelled, its callback runs once (test_one_cancellation)", async () => {
     await runVirtual(async () => {
       const [a, b, c, d, e] = [0, 1, 2, 3, 4].map(() => new Future<number>()) as [

@@ -141,26 +141,6 @@ describe("conformance: Queue hand-offs", () => {
     });
   });
 
-  test("a putter woken by getNowait() and cancelled before it ran: a retried put() goes in (test_put_cancel_drop)", async () => {
-    await runVirtual(async () => {
-      const q = new Queue<number>(1);
-      q.putNowait(1);
-      let writer = createTask(() => q.put(2));
-      await sleep(0);
-      assert.equal(q.getNowait(), 1);
-      writer.cancel();
-      try {
-        await writer;
-      } catch (e) {
-        assert.ok(e instanceof CancelledError);
-        writer = createTask(() => q.put(2));
-        await writer;
-      }
-      assert.equal(q.getNowait(), 2);
-      assert.equal(q.qsize(), 0);
-    });
-  });
-
   test("a reader woken for the first of two items and cancelled: a retried get() gets the first item (test_get_cancel_drop_one_pending_reader)", async () => {
     await runVirtual(async () => {
       const q = new Queue<number>();
