@@ -19,12 +19,16 @@ export interface TimerEntry {
   _run(): void;
 }
 
-function before(a: TimerEntry, b: TimerEntry): boolean {
-  return a._when < b._when || (a._when === b._when && a._seq < b._seq);
-}
-
+/**
+ * The heap keeps each entry's deadline and insertion number in typed arrays beside the entries,
+ * so that sifting compares numbers in contiguous memory instead of reading two scattered
+ * objects per comparison (with 100k timers, popping was mostly cache misses). Invariant:
+ * `#whens[i]`/`#seqs[i]` are `#items[i]._when`/`._seq` for every `i < #items.length`.
+ */
 export class TimerHeap {
   #items: TimerEntry[] = [];
+  #whens = new Float64Array(64);
+  #seqs = new Float64Array(64);
   #seq = 0;
   #cancelled = 0;
 
@@ -33,18 +37,27 @@ export class TimerHeap {
   }
 
   push(entry: TimerEntry): void {
-    entry._seq = this.#seq++;
+    const seq = this.#seq++;
+    entry._seq = seq;
+    const when = entry._when;
     const items = this.#items;
     let i = items.length;
+    if (i === this.#whens.length) this.#grow();
+    const whens = this.#whens;
+    const seqs = this.#seqs;
     items.push(entry);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = items[parent];
-      if (!before(entry, p)) break;
-      items[i] = p;
+      const pw = whens[parent];
+      if (!(when < pw || (when === pw && seq < seqs[parent]))) break;
+      items[i] = items[parent];
+      whens[i] = pw;
+      seqs[i] = seqs[parent];
       i = parent;
     }
     items[i] = entry;
+    whens[i] = when;
+    seqs[i] = seq;
   }
 
   /** Records that an entry in the heap was cancelled; may compact the heap. */
@@ -66,7 +79,7 @@ export class TimerHeap {
   /** Removes and returns the earliest live entry whose deadline is <= `now`. */
   popDue(now: number): TimerEntry | undefined {
     const top = this.peek();
-    if (top === undefined || top._when > now) return undefined;
+    if (top === undefined || this.#whens[0] > now) return undefined;
     this.#popTop();
     return top;
   }
@@ -81,26 +94,49 @@ export class TimerHeap {
     const items = this.#items;
     items[0]._seq = -1;
     const last = items.pop()!;
-    if (items.length === 0) return;
     const n = items.length;
+    if (n === 0) return;
+    const whens = this.#whens;
+    const seqs = this.#seqs;
+    const lw = whens[n];
+    const ls = seqs[n];
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && before(items[r], items[l]) ? r : l;
-      if (!before(items[c], last)) break;
+      let c = l;
+      if (r < n && (whens[r] < whens[l] || (whens[r] === whens[l] && seqs[r] < seqs[l]))) c = r;
+      const cw = whens[c];
+      if (!(cw < lw || (cw === lw && seqs[c] < ls))) break;
       items[i] = items[c];
+      whens[i] = cw;
+      seqs[i] = seqs[c];
       i = c;
     }
     items[i] = last;
+    whens[i] = lw;
+    seqs[i] = ls;
+  }
+
+  #grow(): void {
+    const whens = new Float64Array(this.#whens.length * 2);
+    whens.set(this.#whens);
+    this.#whens = whens;
+    const seqs = new Float64Array(this.#seqs.length * 2);
+    seqs.set(this.#seqs);
+    this.#seqs = seqs;
   }
 
   #compact(): void {
     const live = this.#items.filter((e) => !e._cancelled);
-    live.sort((a, b) => (before(a, b) ? -1 : 1));
+    live.sort((a, b) => a._when - b._when || a._seq - b._seq);
     // A sorted array is a valid heap.
     this.#items = live;
+    for (let i = 0; i < live.length; i++) {
+      this.#whens[i] = live[i]._when;
+      this.#seqs[i] = live[i]._seq;
+    }
     this.#cancelled = 0;
   }
 }
