@@ -562,6 +562,46 @@ describe("who cancelled", () => {
     });
   });
 
+  test("each cancellation names the requester as it is called then, across several requesters and a rename", async () => {
+    await runVirtual(async () => {
+      const victims = [0, 1, 2, 3].map(() => createTask(() => sleep(1000)));
+      const first = createTask(
+        async () => {
+          victims[0]!.cancel();
+          victims[1]!.cancel();
+        },
+        { name: "first" },
+      );
+      await first;
+      const second = createTask(
+        async () => {
+          victims[2]!.cancel();
+          second.name = "renamed";
+          victims[3]!.cancel();
+        },
+        { name: "second" },
+      );
+      await second;
+      const errors = (await Promise.all(
+        victims.map((v) => v.then(null, (e: unknown) => e)),
+      )) as CancelledError[];
+      assert.deepEqual(
+        errors.map((e) => e.message),
+        [
+          "cancelled by task 'first'",
+          "cancelled by task 'first'",
+          "cancelled by task 'second'",
+          "cancelled by task 'renamed'",
+        ],
+      );
+      assert.deepEqual(
+        errors.map((e) => e.origin?.requester),
+        [first, first, second, second],
+      );
+      assert.ok(Object.isFrozen(errors[0]!.origin), "an origin is a read-only record");
+    });
+  });
+
   test("cancel() from a loop callback records a 'callback' origin; a message wins over the description", async () => {
     await runVirtual(async () => {
       const a = createTask(() => sleep(1000));

@@ -133,13 +133,30 @@ interface TaskExtras {
   waitStack: string | undefined;
 }
 
+// Origins are read-only records: one task cancelling many (a loop over tasks, a shutdown) shares
+// one, rebuilt when the requester or its name changes, instead of a record and a string each.
+let lastTaskOrigin: CancellationOrigin | null = null;
+let lastTaskName = "";
+const CALLBACK_ORIGIN: CancellationOrigin = Object.freeze({
+  kind: "callback",
+  requester: null,
+  description: "cancelled from outside any task",
+});
+
 function originOfCancel(): CancellationOrigin {
   const store = als.getStore();
-  if (store !== undefined && "_isTask" in store) {
-    const requester = store as unknown as Task<unknown>;
-    return { kind: "task", requester, description: `cancelled by task '${requester.name}'` };
+  if (store === undefined || !("_isTask" in store)) return CALLBACK_ORIGIN;
+  const requester = store as unknown as Task<unknown>;
+  const name = requester.name;
+  if (lastTaskOrigin === null || lastTaskOrigin.requester !== requester || lastTaskName !== name) {
+    lastTaskOrigin = Object.freeze({
+      kind: "task",
+      requester,
+      description: `cancelled by task '${name}'`,
+    });
+    lastTaskName = name;
   }
-  return { kind: "callback", requester: null, description: "cancelled from outside any task" };
+  return lastTaskOrigin;
 }
 
 /**
@@ -454,6 +471,8 @@ export class Task<T = unknown>
     this._waiter = null;
     if (this._extras !== null) this._extras.waiters = null;
     this._loop._tasks.delete(this as Task<unknown>);
+    // The shared origin record must not keep a finished requester (and its result) alive.
+    if (lastTaskOrigin !== null && lastTaskOrigin.requester === this) lastTaskOrigin = null;
     if (instrument.active) instrument.emit("done", this);
     this._scheduleCallbacks();
   }
