@@ -19,7 +19,6 @@ import {
   Semaphore,
   sleep,
   TimeoutError,
-  taskGroup,
   timeout,
   waitFor,
 } from "../src/index.ts";
@@ -281,29 +280,6 @@ describe("conformance: Condition", () => {
 });
 
 describe("conformance: Semaphore", () => {
-  test("three tasks taking a one-permit semaphore twice each are served round robin (test_acquire_fifo_order)", async () => {
-    await runVirtual(async () => {
-      const sem = new Semaphore(1);
-      const result: string[] = [];
-      const coro = (tag: string) => async () => {
-        await sem.acquire();
-        result.push(`${tag}_1`);
-        await sleep(10);
-        sem.release();
-        await sem.acquire();
-        result.push(`${tag}_2`);
-        await sleep(10);
-        sem.release();
-      };
-      await taskGroup(async (tg) => {
-        tg.createTask(coro("c1"));
-        tg.createTask(coro("c2"));
-        tg.createTask(coro("c3"));
-      });
-      assert.deepEqual(result, ["c1_1", "c2_1", "c3_1", "c1_2", "c2_2", "c3_2"]);
-    });
-  });
-
   test("two releases with three waiters, one of which re-acquires: FIFO order (test_acquire_fifo_order_2)", async () => {
     await runVirtual(async () => {
       const sem = new Semaphore(1);

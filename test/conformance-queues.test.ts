@@ -71,16 +71,6 @@ describe("conformance: Queue hand-offs", () => {
     });
   });
 
-  test("get() with two putters waiting on a full queue of one returns their items in order (test_get_with_waiting_putters)", async () => {
-    await runVirtual(async () => {
-      const q = new Queue<string>(1);
-      createTask(() => q.put("a"));
-      createTask(() => q.put("b"));
-      assert.equal(await q.get(), "a");
-      assert.equal(await q.get(), "b");
-    });
-  });
-
   test("a third putter cancelled while the second waits: the second's item goes in, the third's never (test_put_cancelled_race)", async () => {
     await runVirtual(async () => {
       const q = new Queue<string>(1);
