@@ -7,7 +7,13 @@
  */
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore, untagged } from "../internal/context.ts";
+import {
+  als,
+  NO_LOOP_MESSAGE,
+  resolveFor,
+  type TaskStore,
+  untaggedPromise,
+} from "../internal/context.ts";
 import { checkDelay } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { type EventLoop, NO_STEP, type ReadyEntry } from "../loop/event-loop.ts";
@@ -152,10 +158,7 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
     } else sleeper = task._zeroSleeper = new Sleeper(loop, task, value);
   } else sleeper = new Sleeper(loop, task, value);
   pending = sleeper;
-  // No task tag: a thenable value is adopted through a promise of the task's (see resolveFor).
-  untagged.next = true;
-  const promise = new Promise<T>(executor as never);
-  untagged.next = false;
+  const promise = untaggedPromise<T>(executor as never);
   pending = null;
   // The deadline is set before the wait is registered, so that whoever observes the registration
   // (a tracer) sees `<sleep until …>`.

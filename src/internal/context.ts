@@ -101,6 +101,20 @@ let hooksInstalled = false;
 export const untagged = { next: false };
 
 /**
+ * `new Promise(executor)` without the task's tag: for the promise of a wait (a sleep, a parked
+ * waiter) that is settled by the runtime, which adopts a thenable value through a promise of the
+ * task's own (see {@link resolveFor}). The executor must not throw. @internal
+ */
+export function untaggedPromise<T>(
+  executor: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+): Promise<T> {
+  untagged.next = true;
+  const promise = new Promise<T>(executor);
+  untagged.next = false;
+  return promise;
+}
+
+/**
  * `Promise.resolve(value)` for the fast paths of the primitives (`queue.get()` of an item that is
  * there, `lock.acquire()` of a free lock). Its reactions run "as" the promises they make, never
  * as this one, unless `value` is a thenable that it must adopt: only then does it need the

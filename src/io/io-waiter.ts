@@ -59,23 +59,24 @@ export class IoWaiter<T = void> implements Waitable, ReadyEntry {
     this._what = what;
   }
 
-  /** Completes the wait (directly, or from the ready queue when deferred). */
-  _run(): void {
+  /**
+   * Completes the wait (directly, or from the ready queue when deferred); returns the task that
+   * resumes (for the loop, see ReadyEntry).
+   */
+  _run(): TaskStore | null {
     const error = this._error;
     if (error !== undefined) {
       this._error = undefined;
       this._reject(error);
-      return;
+    } else if (!this._done) {
+      const task = this._task;
+      if (task?._mustCancel) {
+        this._done = true;
+        task._removeWaiter(this);
+        this._reject(task._takeCancellation());
+      } else this._complete();
     }
-    if (this._done) return;
-    const task = this._task;
-    if (task?._mustCancel) {
-      this._done = true;
-      task._removeWaiter(this);
-      this._reject(task._takeCancellation());
-      return;
-    }
-    this._complete();
+    return this._task;
   }
 
   /** The wait completed and was not cancelled: deliver its value. Subclasses override. */

@@ -42,19 +42,11 @@ export const NO_STEP: unique symbol = Symbol("asyncio-ts.noStep");
 /** Something the loop can run from its ready queue. @internal */
 export interface ReadyEntry {
   /**
-   * Runs the entry. It may return the task whose step it started or resumed (`null`: none, but
-   * what it started may go on in microtasks), saving the loop the lookup through `_task`, or
-   * {@link NO_STEP}.
+   * Runs the entry. Returns the task whose step it started or resumed; nothing (or `null`) when
+   * it resumed no task but what it ran may go on in microtasks (a callback); {@link NO_STEP}
+   * when it started nothing at all.
    */
   _run(): TaskStore | null | typeof NO_STEP | undefined | void;
-  /** The task whose step running this entry resumes, when there is one. */
-  readonly _task?: TaskStore | null;
-}
-
-/** The task whose step running `entry` starts (a task's first turn) or resumes. */
-function stepTaskOf(entry: ReadyEntry): TaskStore | null {
-  if ((entry as Partial<TaskStore>)._isTask === true) return entry as unknown as TaskStore;
-  return entry._task ?? null;
 }
 
 /**
@@ -586,7 +578,7 @@ export class EventLoop implements HandleOwner {
         if (t0 !== 0) this.#checkSlow(entry, t0);
         continue;
       }
-      const task = ran === undefined ? stepTaskOf(entry) : ran;
+      const task = ran ?? null;
       const firstTurn = task === (entry as unknown);
       if (firstTurn && !this.#stepGoesOn && task!._suspendedSince(null)) {
         // A task's first turn runs its code inside `_run`; it is suspended again on a wait of

@@ -31,7 +31,13 @@
  */
 import { type CancellationOrigin, RuntimeError } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, NO_LOOP_MESSAGE, resolveFor, type TaskStore, untagged } from "../internal/context.ts";
+import {
+  als,
+  NO_LOOP_MESSAGE,
+  resolveFor,
+  type TaskStore,
+  untaggedPromise,
+} from "../internal/context.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { type EventLoop, NO_STEP, type ReadyEntry } from "../loop/event-loop.ts";
 import { runningLoopOrNull } from "../loop/running.ts";
@@ -232,11 +238,8 @@ export class WaiterList {
     const w = new Waiter(loop, owner, what, payload);
     if (w._state === PENDING) this.push(w);
     // The waiter is delivered from the ready queue at the earliest, after these settlers are set.
-    // No task tag: see resolveFor.
     creating = w;
-    untagged.next = true;
-    const promise = new Promise(executor);
-    untagged.next = false;
+    const promise = untaggedPromise(executor);
     creating = null;
     return promise;
   }
