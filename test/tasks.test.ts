@@ -823,6 +823,36 @@ describe("strong references", () => {
     });
     assert.deepEqual(log, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
+
+  test("a finished task that is still referenced does not keep its waits alive", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const refs: WeakRef<object>[] = [];
+    const macrotask = () => new Promise((resolve) => setImmediate(resolve));
+    // The tasks stay in this array, as a program joining many tasks keeps them.
+    const kept: Task<void>[] = [];
+    await runVirtual(async () => {
+      for (const delay of [0, 0, 5]) {
+        kept.push(
+          createTask(async () => {
+            const wait = sleep(delay);
+            refs.push(new WeakRef(wait));
+            await wait;
+          }),
+        );
+      }
+      for (const task of kept) await task;
+    });
+    // WeakRefs are only cleared after the job that made them ends, hence the turns.
+    await macrotask();
+    gc();
+    await macrotask();
+    assert.equal(kept.length, 3);
+    assert.deepEqual(
+      refs.map((ref) => ref.deref() === undefined),
+      [true, true, true],
+    );
+  });
 });
 
 describe("introspection", () => {

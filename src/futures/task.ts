@@ -469,6 +469,8 @@ export class Task<T = unknown>
     }
     this._mustCancel = false;
     this._waiter = null;
+    // The spare sleep(0) waiter would keep its last promise alive as long as the task is kept.
+    this._zeroSleeper = null;
     if (this._extras !== null) this._extras.waiters = null;
     this._loop._tasks.delete(this as Task<unknown>);
     // The shared origin record must not keep a finished requester (and its result) alive.
