@@ -142,6 +142,8 @@ export class EventLoop implements HandleOwner {
   /** The task whose step the entry just run started or resumed, and its wait right after. */
   #stepTask: TaskStore | null = null;
   #stepWait: Waitable | null = null;
+  /** How many times the loop looked again whether that step is over (see #afterMicrotasks). */
+  #stepLooks = 0;
   /** See {@link _stepGoesOn}. */
   #stepGoesOn = false;
   readonly #timers = new TimerHeap();
@@ -609,13 +611,25 @@ export class EventLoop implements HandleOwner {
     // of its own and the next entry can run now; otherwise wait for the whole microtask queue.
     const task = this.#stepTask;
     if (task !== null) {
-      this.#stepTask = null;
       if (!this.#stepGoesOn && task._suspendedSince(this.#stepWait)) {
+        this.#stepTask = null;
         this.#stepWait = null;
+        this.#stepLooks = 0;
         this.#resumeBatch();
         return;
       }
+      if (this.#stepLooks === 0 && !this.#stepGoesOn) {
+        // A step that returned is done one microtask later, when its promise's reaction
+        // finishes the task: look once more then, which costs less than a tick.
+        this.#stepLooks = 1;
+        untagged.next = true;
+        SETTLED.then(this.#afterMicrotasks);
+        untagged.next = false;
+        return;
+      }
+      this.#stepTask = null;
       this.#stepWait = null;
+      this.#stepLooks = 0;
     }
     process.nextTick(this.#resumeBatch);
   };
