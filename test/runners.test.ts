@@ -5,6 +5,7 @@
  * processes running the scripts of test/fixtures/.
  */
 import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
@@ -323,6 +324,28 @@ describe("Runner", () => {
     assert.equal(loop.isClosed(), false);
     await runner.close();
     assert.equal(loop.isClosed(), true);
+  });
+
+  test("each run() starts from its caller's AsyncLocalStorage values; what a run sets stays in it", async () => {
+    // asyncio shares one contextvars context across a Runner's runs (test_run_keeps_context);
+    // AsyncLocalStorage has no shared mutable context, a documented difference.
+    const storage = new AsyncLocalStorage<string>();
+    await using runner = new Runner({ clock: "virtual", handleSignals: false });
+    const seen = await storage.run("caller", async () => {
+      const first = await runner.run(async () => {
+        const value = storage.getStore();
+        await sleep(0);
+        storage.enterWith("set in the first run");
+        return value;
+      });
+      const second = await runner.run(() => storage.getStore());
+      const child = await runner.run(async () => {
+        storage.enterWith("set before createTask");
+        return await createTask(() => storage.getStore());
+      });
+      return [first, second, child];
+    });
+    assert.deepEqual(seen, ["caller", "caller", "set before createTask"]);
   });
 
   test("a task left by one run() keeps its state and progresses during the next", async () => {

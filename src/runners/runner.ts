@@ -58,6 +58,12 @@ function checkNotInLoop(what: string): void {
  *
  * **Cancellation:** SIGINT cancels the running main task, as {@link run}.
  *
+ * **Differences from asyncio:** asyncio runs every `run()` in the runner's one `contextvars`
+ * context, so a variable set by one run is seen by the next. `AsyncLocalStorage` has no such
+ * shared, mutable context: each `run()` starts from its caller's values, and a value set inside
+ * a run (`enterWith`) stays in that run. Keep state that must outlive a run in an object the
+ * runs share.
+ *
  * @example
  * ```ts
  * import { Runner, sleep } from "asyncio-ts";
