@@ -436,12 +436,17 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
 
   /**
    * Cancels the Future and schedules its callbacks; awaiters get `CancelledError(msg)`.
-   * Returns false if it was already done.
+   * Returns false if it was already done; a failed Future is then no longer reported as
+   * "exception was never retrieved", as in asyncio.
    */
   cancel(msg?: string | null): boolean {
     // `null` is "no message", as asyncio's `cancel(None)`.
     if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
+    // As asyncio's cancel(), which clears `_log_traceback` before it looks at the state: asking
+    // to cancel a Future that already failed means nobody wants its error, so it is not reported
+    // as never retrieved (test_tb_logger_not_called_after_cancel).
+    this._markRetrieved();
     return this._cancel(msg, undefined);
   }
 

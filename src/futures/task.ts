@@ -300,13 +300,16 @@ export class Task<T = unknown>
 
   /**
    * Requests cancellation: throws `CancelledError(msg)` into the task where it waits (or at its
-   * next wait), and aborts its signal. Returns false if the task is already done. Each call
+   * next wait), and aborts its signal. Returns false if the task is already done (a failed task
+   * is then no longer reported as "exception was never retrieved", as in asyncio). Each call
    * counts one request (see {@link cancelling}).
    */
   override cancel(msg?: string | null): boolean {
     // `null` is "no message", as asyncio's `cancel(None)`.
     if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
+    // As asyncio's Task.cancel(): a failed task asked to cancel is not reported as never retrieved.
+    this._markRetrieved();
     return this._requestCancel(msg, originOfCancel());
   }
 
