@@ -4,7 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createTask, Future, getRunningLoop, sleep } from "../src/index.ts";
+import { inspect } from "node:util";
+import {
+  allTasks,
+  createTask,
+  currentTask,
+  Future,
+  getRunningLoop,
+  sleep,
+  type Task,
+} from "../src/index.ts";
 import { collectExceptions, runVirtual } from "./helpers.ts";
 
 describe("conformance: never-retrieved reports (test_futures tb_logger)", () => {
@@ -44,5 +53,23 @@ describe("conformance: never-retrieved reports (test_futures tb_logger)", () => 
       new Future<number>().setResult(42);
     });
     assert.deepEqual(contexts, []);
+  });
+});
+
+describe("conformance: inspect strings", () => {
+  test("a task whose result contains the task itself shows it as '...' instead of recursing (test_recursive_repr_for_pending_tasks)", async () => {
+    await runVirtual(async () => {
+      const main = currentTask()!;
+      const task = createTask(() => allTasks(), { name: "lister" });
+      const result = await task;
+      assert.ok(result.has(task as Task<unknown>));
+      const expected = `<Task finished name='lister' result=Set(2) { <Task pending name='${main.name}'>, ... }>`;
+      assert.equal(String(task), expected);
+      assert.equal(inspect(task), expected);
+      // The same guard covers a Future whose result holds it.
+      const fut = new Future<unknown[]>();
+      fut.setResult([fut]);
+      assert.equal(String(fut), "<Future finished result=[ ... ]>");
+    });
   });
 });

@@ -612,12 +612,31 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   }
 
   toString(): string {
-    return `<Future ${this._describeOutcome()}>`;
+    return guardRepr(this, () => `<Future ${this._describeOutcome()}>`);
   }
 
   /** @internal */
   [inspect.custom](): string {
     return this.toString();
+  }
+}
+
+/** The Futures whose inspect string is being built (see {@link guardRepr}). */
+const inRepr = new Set<object>();
+
+/**
+ * Builds the inspect string of `fut` with `describe`, or returns `...` when that string is
+ * already being built further up: a result that contains the Future itself (a task returning
+ * `allTasks()`) would otherwise recurse without end. asyncio guards its repr the same way
+ * (`reprlib.recursive_repr`, bpo-42183). @internal
+ */
+export function guardRepr(fut: object, describe: () => string): string {
+  if (inRepr.has(fut)) return "...";
+  inRepr.add(fut);
+  try {
+    return describe();
+  } finally {
+    inRepr.delete(fut);
   }
 }
 
