@@ -106,6 +106,26 @@ describe("conformance: the exception handler", () => {
     assert.match(String(errors.mock.calls[0].arguments[0]), /Exception in callback zeroError/);
   });
 
+  test("it runs in the async context of the callback that threw (test_handle_exc_handler_correct_context, gh-96704)", async () => {
+    const storage = new AsyncLocalStorage<string>();
+    const seen: Array<string | undefined> = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler(() => seen.push(storage.getStore()));
+      storage.run("scheduled in bar", () =>
+        loop.callSoon(() => {
+          throw new Error("boom");
+        }),
+      );
+      loop.callSoon(() => {
+        storage.enterWith("set by the callback");
+        throw new Error("boom");
+      });
+      await sleep(0);
+    });
+    assert.deepEqual(seen, ["scheduled in bar", "set by the callback"]);
+  });
+
   test("a done callback's error reaches the handler in the context where the callback was added", async () => {
     const storage = new AsyncLocalStorage<string>();
     const seen: Array<string | undefined> = [];
