@@ -182,6 +182,32 @@ describe("conformance: the exception handler", () => {
 });
 
 describe("conformance: handles and tasks made by the loop", () => {
+  test("a cancelled TimerHandle prints as <TimerHandle cancelled when=…> (test_timer_repr)", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      await sleep(23);
+      function noop() {}
+      const handle = loop.callLater(100, noop);
+      assert.equal(String(handle), "<TimerHandle when=123 noop()>");
+      handle.cancel();
+      assert.equal(String(handle), "<TimerHandle cancelled when=123>");
+      assert.equal(handle.when(), 123);
+    });
+  });
+
+  test("a failing timer callback is reported as 'Exception in callback name()', without its deadline", async () => {
+    const messages: string[] = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_loop, context) => messages.push(context.message));
+      loop.callLater(10, function late() {
+        throw new Error("late failure");
+      });
+      await sleep(20);
+    });
+    assert.deepEqual(messages, ["Exception in callback late()"]);
+  });
+
   test("loop.createTask(fn, { name }) names the task and runs it on that loop (test_create_named_task_with_default_factory)", async () => {
     await runVirtual(async () => {
       const loop = getRunningLoop();

@@ -122,8 +122,10 @@ export class TimerHandle extends Handle implements TimerEntry {
     if (this._seq >= 0) this._owner._timerCancelled(this);
   }
 
-  /** @internal */
-  override _describe(): string {
-    return `when=${this._when} ${super._describe()}`;
+  /** As asyncio's repr: `<TimerHandle when=1500 retry()>`, `<TimerHandle cancelled when=1500>`. */
+  override toString(): string {
+    return this._cancelled
+      ? `<TimerHandle cancelled when=${this._when}>`
+      : `<TimerHandle when=${this._when} ${this._describe()}>`;
   }
 }
