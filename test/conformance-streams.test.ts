@@ -5,6 +5,7 @@
  * timeouts are hang guards).
  */
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { describe, it } from "node:test";
 import {
   CancelledError,
@@ -327,6 +328,42 @@ describe("conformance: TCP streams", () => {
         }),
     );
   }
+
+  it(
+    "writing and draining to a peer that closed at once ends in a connection error, not a hang (test_drain_raises)",
+    GUARD,
+    async () => {
+      // The peer is a plain Node server, as CPython's test uses a plain socket in a thread.
+      const peer = net.createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
+      const { port } = peer.address() as net.AddressInfo;
+      try {
+        await realRun(async () => {
+          const reported: ExceptionContext[] = [];
+          getRunningLoop().setExceptionHandler((_loop, context) => reported.push(context));
+          const [, writer] = await openConnection("127.0.0.1", port);
+          const error = await errorOf(
+            (async () => {
+              for (;;) {
+                writer.write("foo\n");
+                await writer.drain();
+              }
+            })(),
+          );
+          assert.ok(
+            ["ECONNRESET", "EPIPE", "ECONNABORTED"].includes(
+              String((error as NodeJS.ErrnoException).code),
+            ),
+            String(error),
+          );
+          writer.close();
+          assert.deepEqual(reported, []);
+        });
+      } finally {
+        await new Promise<void>((resolve) => peer.close(() => resolve()));
+      }
+    },
+  );
 
   it(
     "isClosing() turns true at close(); waitClosed() completes even with unread data buffered (test_wait_closed_on_close, test_wait_closed_on_close_with_unread_data)",
