@@ -285,6 +285,18 @@ describe("conformance: StreamReader fed by hand", () => {
       withData.feedData("data");
       assert.equal(String(withData), "<StreamReader 4 bytes>");
     }));
+
+  it('the inspect string shows a stream exception as a Task shows one, <StreamReader exception=Name("message")> (test___repr__exception)', () =>
+    runVirtual(async () => {
+      const reader = new StreamReader();
+      reader.setException(new RangeError("boom"));
+      assert.equal(String(reader), '<StreamReader exception=RangeError("boom")>');
+      const failed = createTask(async () => {
+        throw new RangeError("boom");
+      });
+      await errorOf(failed);
+      assert.match(String(failed), / exception=RangeError\("boom"\)>$/);
+    }));
 });
 
 async function echoLineServer(handler?: "callback"): Promise<Server> {
