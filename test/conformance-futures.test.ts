@@ -20,16 +20,7 @@ import {
   sleep,
   type Task,
 } from "../src/index.ts";
-import { collectExceptions, errorOf, runVirtual } from "./helpers.ts";
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a throw");
-}
+import { collectExceptions, errorOf, runVirtual, syncErrorOf } from "./helpers.ts";
 
 describe("conformance: never-retrieved reports (test_futures tb_logger)", () => {
   test("a Future that failed and was then asked to cancel is not reported (test_tb_logger_not_called_after_cancel)", async () => {
@@ -93,8 +84,8 @@ describe("conformance: results and errors", () => {
   test("InvalidStateError of a pending Future says which outcome is missing, as asyncio", async () => {
     await runVirtual(() => {
       const fut = new Future<number>();
-      const fromResult = thrownBy(() => fut.result());
-      const fromException = thrownBy(() => fut.exception());
+      const fromResult = syncErrorOf(() => fut.result());
+      const fromException = syncErrorOf(() => fut.exception());
       assert.ok(fromResult instanceof InvalidStateError);
       assert.ok(fromException instanceof InvalidStateError);
       assert.equal(fromResult.message, "Result is not set.");
@@ -174,7 +165,7 @@ describe("conformance: cancel messages travel through awaiters", () => {
       assert.equal(error.message, "stop here");
       for (const t of [inner, outer]) {
         assert.equal(t.cancelled(), true);
-        const e = thrownBy(() => t.result());
+        const e = syncErrorOf(() => t.result());
         assert.ok(e instanceof CancelledError);
         assert.equal(e.message, "stop here");
       }
@@ -187,7 +178,7 @@ describe("conformance: cancel messages travel through awaiters", () => {
       const seen: unknown[] = [];
       fut.addDoneCallback((f) => {
         seen.push(f.cancelled());
-        seen.push((thrownBy(() => f.exception()) as CancelledError).message);
+        seen.push((syncErrorOf(() => f.exception()) as CancelledError).message);
       });
       fut.cancel("no longer needed");
       await sleep(0);
