@@ -20,16 +20,7 @@ import {
   taskGroup,
   waitFor,
 } from "../src/index.ts";
-import { errorOf, runVirtual } from "./helpers.ts";
-
-function syncError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a throw");
-}
+import { errorOf, runVirtual, syncErrorOf } from "./helpers.ts";
 
 const classes = [
   ["Queue", (maxsize?: number) => new Queue<string | number>(maxsize)],
@@ -175,7 +166,7 @@ describe("conformance: Queue hand-offs", () => {
       q.putNowait(1);
       q.putNowait(2);
       assert.equal(q.full(), true);
-      assert.ok(syncError(() => q.putNowait(3)) instanceof QueueFull);
+      assert.ok(syncErrorOf(() => q.putNowait(3)) instanceof QueueFull);
       const q2 = new Queue<number>(1.3);
       await q2.put(1);
       await q2.put(2);
@@ -242,9 +233,9 @@ for (const [name, make] of classes) {
         await sleep(0);
         assert.equal(joinTask.done(), false);
         assert.ok((await errorOf(q.put("data"))) instanceof QueueShutDown);
-        assert.ok(syncError(() => q.putNowait("data")) instanceof QueueShutDown);
+        assert.ok(syncErrorOf(() => q.putNowait("data")) instanceof QueueShutDown);
         assert.ok((await errorOf(q.get())) instanceof QueueShutDown);
-        assert.ok(syncError(() => q.getNowait()) instanceof QueueShutDown);
+        assert.ok(syncErrorOf(() => q.getNowait()) instanceof QueueShutDown);
         q.taskDone();
         await sleep(0);
         assert.equal(joinTask.done(), true);
@@ -263,8 +254,8 @@ for (const [name, make] of classes) {
         assert.equal(joinTask.done(), true);
         await joinTask;
         assert.ok((await errorOf(q.get())) instanceof QueueShutDown);
-        assert.ok(syncError(() => q.getNowait()) instanceof QueueShutDown);
-        assert.ok(syncError(() => q.taskDone()) instanceof RangeError);
+        assert.ok(syncErrorOf(() => q.getNowait()) instanceof QueueShutDown);
+        assert.ok(syncErrorOf(() => q.taskDone()) instanceof RangeError);
       });
     });
 

@@ -20,16 +20,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.ts";
-import { collectExceptions, errorOf, now, runVirtual } from "./helpers.ts";
-
-function syncError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return assert.fail("expected a throw");
-}
+import { collectExceptions, errorOf, now, runVirtual, syncErrorOf } from "./helpers.ts";
 
 describe("conformance: cancel messages", () => {
   for (const [label, msg, expected] of [
@@ -46,8 +37,8 @@ describe("conformance: cancel messages", () => {
         assert.equal(done.has(task), true);
         assert.equal(pending.size, 0);
         assert.equal(task.cancelled(), true);
-        const fromResult = syncError(() => task.result());
-        const fromException = syncError(() => task.exception());
+        const fromResult = syncErrorOf(() => task.result());
+        const fromException = syncErrorOf(() => task.exception());
         for (const e of [fromResult, fromException]) {
           assert.ok(e instanceof CancelledError);
           assert.equal((e as CancelledError).cancelMessage ?? "", expected);
@@ -66,7 +57,7 @@ describe("conformance: cancel messages", () => {
       });
       task.cancel("my message");
       await wait([task]);
-      const e = syncError(() => task.exception());
+      const e = syncErrorOf(() => task.exception());
       assert.ok(e instanceof CancelledError);
       assert.equal((e as CancelledError).message, "my message");
       assert.equal(ran, false);
@@ -475,8 +466,8 @@ describe("conformance: futures (test_futures)", () => {
     await runVirtual(async () => {
       const fut = new Future<number>();
       assert.equal(fut.cancel(), true);
-      assert.ok(syncError(() => fut.setResult(1)) instanceof InvalidStateError);
-      assert.ok(syncError(() => fut.setException(new Error("x"))) instanceof InvalidStateError);
+      assert.ok(syncErrorOf(() => fut.setResult(1)) instanceof InvalidStateError);
+      assert.ok(syncErrorOf(() => fut.setException(new Error("x"))) instanceof InvalidStateError);
       assert.equal(fut.cancelled(), true);
       assert.equal(fut.cancel(), false);
     });
@@ -492,7 +483,7 @@ describe("conformance: futures (test_futures)", () => {
       failed.setException(new RangeError("never retrieved"));
       const retrieved = new Future<number>();
       retrieved.setException(new RangeError("retrieved"));
-      assert.ok(syncError(() => retrieved.result()) instanceof RangeError);
+      assert.ok(syncErrorOf(() => retrieved.result()) instanceof RangeError);
       const cancelledThenNothing = new Future<number>();
       cancelledThenNothing.cancel();
     });

@@ -104,7 +104,7 @@ describe("handle inspect strings", () => {
       h.cancel();
       t.cancel();
       assert.equal(String(h), "<Handle cancelled>");
-      assert.equal(String(t), "<TimerHandle when=100 cancelled>");
+      assert.equal(String(t), "<TimerHandle cancelled when=100>");
       assert.equal(t.when(), 100, "a cancelled timer keeps its deadline");
     });
   });

@@ -34,3 +34,13 @@ export async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
   }
   return assert.fail("expected a failure");
 }
+
+/** Calls `fn` and returns what it threw (fails the test if it returned). */
+export function syncErrorOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return assert.fail("expected a throw");
+}

@@ -436,12 +436,17 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
 
   /**
    * Cancels the Future and schedules its callbacks; awaiters get `CancelledError(msg)`.
-   * Returns false if it was already done.
+   * Returns false if it was already done; a failed Future is then no longer reported as
+   * "exception was never retrieved", as in asyncio.
    */
   cancel(msg?: string | null): boolean {
     // `null` is "no message", as asyncio's `cancel(None)`.
     if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
+    // As asyncio's cancel(), which clears `_log_traceback` before it looks at the state: asking
+    // to cancel a Future that already failed means nobody wants its error, so it is not reported
+    // as never retrieved (test_tb_logger_not_called_after_cancel).
+    this._markRetrieved();
     return this._cancel(msg, undefined);
   }
 
@@ -607,12 +612,31 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   }
 
   toString(): string {
-    return `<Future ${this._describeOutcome()}>`;
+    return guardRepr(this, () => `<Future ${this._describeOutcome()}>`);
   }
 
   /** @internal */
   [inspect.custom](): string {
     return this.toString();
+  }
+}
+
+/** The Futures whose inspect string is being built (see {@link guardRepr}). */
+const inRepr = new Set<object>();
+
+/**
+ * Builds the inspect string of `fut` with `describe`, or returns `...` when that string is
+ * already being built further up: a result that contains the Future itself (a task returning
+ * `allTasks()`) would otherwise recurse without end. asyncio guards its repr the same way
+ * (`reprlib.recursive_repr`, bpo-42183). @internal
+ */
+export function guardRepr(fut: object, describe: () => string): string {
+  if (inRepr.has(fut)) return "...";
+  inRepr.add(fut);
+  try {
+    return describe();
+  } finally {
+    inRepr.delete(fut);
   }
 }
 

@@ -49,6 +49,7 @@ import {
   FAILED,
   FINISHED,
   Future,
+  guardRepr,
   PENDING,
 } from "./future.ts";
 
@@ -300,13 +301,16 @@ export class Task<T = unknown>
 
   /**
    * Requests cancellation: throws `CancelledError(msg)` into the task where it waits (or at its
-   * next wait), and aborts its signal. Returns false if the task is already done. Each call
+   * next wait), and aborts its signal. Returns false if the task is already done (a failed task
+   * is then no longer reported as "exception was never retrieved", as in asyncio). Each call
    * counts one request (see {@link cancelling}).
    */
   override cancel(msg?: string | null): boolean {
     // `null` is "no message", as asyncio's `cancel(None)`.
     if (msg === null) msg = undefined;
     checkOptionalString("msg", msg);
+    // As asyncio's Task.cancel(): a failed task asked to cancel is not reported as never retrieved.
+    this._markRetrieved();
     return this._requestCancel(msg, originOfCancel());
   }
 
@@ -485,22 +489,26 @@ export class Task<T = unknown>
   }
 
   override toString(): string {
-    // As asyncio's repr: a pending task asked to cancel shows `cancelling` as its state.
-    const state =
-      this._state === PENDING && this._numCancelsRequested > 0 ? "cancelling" : stateName(this);
-    let text = `<Task ${state} name='${this.name}'`;
-    if (this._state === PENDING) {
-      if (this._waiter !== null) text += ` waiting on ${this._waiter._describeWait()}`;
-    } else if (this._state === FINISHED || this._state === FAILED) {
-      text += this._hasException
-        ? ` exception=${describeError(this._exception)}`
-        : ` result=${inspect(this._result, { depth: 0, breakLength: Number.POSITIVE_INFINITY })}`;
-    }
-    return `${text}>`;
+    return guardRepr(this, () => describeTask(this));
   }
 }
 
 Object.defineProperty(Task.prototype, "_isTask", { value: true });
+
+function describeTask(task: Task<unknown>): string {
+  // As asyncio's repr: a pending task asked to cancel shows `cancelling` as its state.
+  const state =
+    task._state === PENDING && task._numCancelsRequested > 0 ? "cancelling" : stateName(task);
+  let text = `<Task ${state} name='${task.name}'`;
+  if (task._state === PENDING) {
+    if (task._waiter !== null) text += ` waiting on ${task._waiter._describeWait()}`;
+  } else if (task._state === FINISHED || task._state === FAILED) {
+    text += task._hasException
+      ? ` exception=${describeError(task._exception)}`
+      : ` result=${inspect(task._result, { depth: 0, breakLength: Number.POSITIVE_INFINITY })}`;
+  }
+  return `${text}>`;
+}
 
 // The helpers below are functions rather than private methods: a class with private methods
 // gives each instance a hidden brand slot (8 bytes per task).

@@ -33,6 +33,7 @@ import {
   LimitOverrunError,
   RuntimeError,
 } from "../exceptions.ts";
+import { describeError } from "../futures/future.ts";
 import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
 import { currentTaskStore, IoWaiter, startWait } from "./io-waiter.ts";
 
@@ -449,7 +450,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this.#eof) info.push("eof");
     if (this.#limit !== DEFAULT_LIMIT) info.push(`limit=${this.#limit}`);
     if (this.#waiter !== null) info.push("waiting");
-    if (this.#hasException) info.push(`exception=${String(this.#exception)}`);
+    if (this.#hasException) info.push(`exception=${describeError(this.#exception)}`);
     if (this.#paused) info.push("paused");
     return `<${info.join(" ")}>`;
   }

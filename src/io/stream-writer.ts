@@ -217,6 +217,11 @@ export class StreamWriter {
     this._flush();
     const readerError = this.#reader?.exception() ?? null;
     if (readerError !== null) return Promise.reject(readerError);
+    // A write that failed (EPIPE, ECONNRESET) marks the socket errored at once, but Node only
+    // destroys it on a later tick: a `write(); await drain()` loop that never has to wait would
+    // never see that tick, and would write into the dead socket forever (test_drain_raises).
+    const writeError = this.#socket.errored;
+    if (writeError !== null && writeError !== undefined) return Promise.reject(writeError);
     if (this.#lost || this.#closing || this.#socket.destroyed) {
       // asyncio: drain() on a closing transport raises ConnectionResetError('Connection lost').
       return Promise.reject(this.#error ?? connectionLostError());

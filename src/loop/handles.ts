@@ -24,6 +24,25 @@ export interface HandleOwner {
 /** @internal */
 export type Callback = (...args: never[]) => unknown;
 
+/**
+ * Runs a handle's callback, in the handle's context and as a loop callback. A failure is reported
+ * from there too, so that the exception handler sees the callback's `AsyncLocalStorage` values,
+ * as asyncio runs the handler in the handle's context (gh-96704).
+ */
+function invokeHandle(handle: Handle, callback: Callback, args: unknown[]): void {
+  try {
+    const result = (callback as (...a: unknown[]) => unknown)(...args);
+    // A plain function that returns a promise: its rejection is reported like a throw.
+    if (isThenable(result)) {
+      Promise.resolve(result).then(undefined, (error: unknown) =>
+        handle._owner._reportCallbackError(handle, error),
+      );
+    }
+  } catch (error) {
+    handle._owner._reportCallbackError(handle, error);
+  }
+}
+
 /** A callback scheduled by `callSoon`. */
 export class Handle {
   /** @internal */ _callback: Callback | null;
@@ -58,22 +77,11 @@ export class Handle {
   _run(): void {
     const cb = this._callback;
     if (cb === null) return;
-    try {
-      const result = this._context.runInAsyncScope(
-        this._owner._callInLoop,
-        this._owner,
-        cb,
-        this._args,
-      );
-      // A plain function that returns a promise: its rejection is reported like a throw.
-      if (isThenable(result)) {
-        Promise.resolve(result).then(undefined, (error: unknown) =>
-          this._owner._reportCallbackError(this, error),
-        );
-      }
-    } catch (error) {
-      this._owner._reportCallbackError(this, error);
-    }
+    this._context.runInAsyncScope(this._owner._callInLoop, this._owner, invokeHandle as Callback, [
+      this,
+      cb,
+      this._args,
+    ]);
   }
 
   /** @internal */
@@ -114,8 +122,10 @@ export class TimerHandle extends Handle implements TimerEntry {
     if (this._seq >= 0) this._owner._timerCancelled(this);
   }
 
-  /** @internal */
-  override _describe(): string {
-    return `when=${this._when} ${super._describe()}`;
+  /** As asyncio's repr: `<TimerHandle when=1500 retry()>`, `<TimerHandle cancelled when=1500>`. */
+  override toString(): string {
+    return this._cancelled
+      ? `<TimerHandle cancelled when=${this._when}>`
+      : `<TimerHandle when=${this._when} ${this._describe()}>`;
   }
 }

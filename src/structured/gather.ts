@@ -20,7 +20,7 @@
  * @module
  */
 import { type CancellationOrigin, CancelledError } from "../exceptions.ts";
-import { Future } from "../futures/future.ts";
+import { Future, guardRepr } from "../futures/future.ts";
 import { markAwaiter } from "../internal/awaiter.ts";
 import { checkBoolean, checkOptions, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
@@ -136,7 +136,11 @@ class GatheringFuture<T> extends Future<T> {
 
   override toString(): string {
     const done = this.#children.length === 0 ? 0 : this.#countDone();
-    return `<GatheringFuture ${this._describeOutcome()} children=${this.#children.length} done=${done}>`;
+    return guardRepr(
+      this,
+      () =>
+        `<GatheringFuture ${this._describeOutcome()} children=${this.#children.length} done=${done}>`,
+    );
   }
 
   #countDone(): number {
