@@ -11,9 +11,12 @@
  *   in client_connected_cb") and its connection is closed; a cancelled handler's connection is
  *   closed too (asyncio 3.12). A handler that returns leaves its connection open.
  *
+ * Where it listens is its {@link ServerEndpoint}: a TCP host and port ({@link tcpEndpoint}), or
+ * anything else `net.Server` can listen on, with what it needs done around listening.
+ *
  * @module
  */
-import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import type { AddressInfo, ListenOptions, Server as NetServer, Socket } from "node:net";
 import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
@@ -30,15 +33,45 @@ export type ClientConnectedCallback = (
   writer: StreamWriter,
 ) => void | PromiseLike<void>;
 
+/**
+ * Where a Server listens, and what listening there involves beyond `netServer.listen()`.
+ * `Address` is what `server.sockets` lists. @internal
+ */
+export interface ServerEndpoint<Address> {
+  /** The `listen()` options (without the backlog); called before listening; may throw. */
+  listenOptions(): ListenOptions;
+  /**
+   * The server listens: completes the set-up and returns its address. If it throws, the server
+   * stops listening and `startServing()` throws that error.
+   */
+  bound(netServer: NetServer): Address;
+  /** The server stops listening (called once, after `bound`, before `netServer.close()`). */
+  unbound(): void;
+  /** `netServer.listen()` failed with `error`: the error to report. */
+  listenError(error: unknown): unknown;
+  /** `getExtraInfo` entries of every accepted connection (copied for each). */
+  readonly acceptedExtra: Readonly<Partial<ExtraInfo>>;
+}
+
+/** A TCP server's endpoint: `host` (every interface if undefined) and `port` (0: any free one). @internal */
+export function tcpEndpoint(host: string | undefined, port: number): ServerEndpoint<AddressInfo> {
+  return {
+    listenOptions: () => ({ host, port }),
+    bound: (netServer) => netServer.address() as AddressInfo,
+    unbound() {},
+    listenError: (error) => error,
+    acceptedExtra: {},
+  };
+}
+
 /** How a Server was set up. @internal */
-export interface ServerSetup {
+export interface ServerSetup<Address> {
   loop: EventLoop;
   io: LoopIo;
   netServer: NetServer;
   callback: ClientConnectedCallback;
   limit: number;
-  host: string | undefined;
-  port: number;
+  endpoint: ServerEndpoint<Address>;
   backlog: number | undefined;
   tls: object | null;
   noDelay: boolean;
@@ -47,9 +80,9 @@ export interface ServerSetup {
 type ServerState = "idle" | "serving" | "closed";
 
 /**
- * A server started by {@link startServer}: asyncio's `Server`. Dispose of it with
- * `await using server = await startServer(…)` (closes it and waits for its connections to end),
- * or call `close()` and `await waitClosed()`.
+ * A server started by {@link startServer}: asyncio's `Server`.
+ * Dispose of it with `await using server = await startServer(…)` (closes it and waits for its
+ * connections to end), or call `close()` and `await waitClosed()`.
  *
  * **Cancellation:** cancelling `serveForever()` closes the server and waits for its connections
  * to end, then rethrows; cancelling `waitClosed()` only stops that wait.
@@ -73,17 +106,17 @@ type ServerState = "idle" | "serving" | "closed";
  * });
  * ```
  */
-export class Server implements IoResource {
-  readonly #setup: ServerSetup;
+export class Server<Address extends AddressInfo | string = AddressInfo> implements IoResource {
+  readonly #setup: ServerSetup<Address>;
   #state: ServerState = "idle";
-  #address: AddressInfo | null = null;
+  #address: Address | null = null;
   readonly #clients = new Set<WiredSocket>();
   /** Waiters of `waitClosed()`; `null` once the server is closed and every client gone. */
   #waiters: Future<void>[] | null = [];
   #servingForever: Future<void> | null = null;
 
   /** @internal Use {@link startServer}. */
-  constructor(setup: ServerSetup) {
+  constructor(setup: ServerSetup<Address>) {
     this.#setup = setup;
     const server = setup.netServer;
     server.on(setup.tls === null ? "connection" : "secureConnection", this.#onConnection);
@@ -105,7 +138,7 @@ export class Server implements IoResource {
   }
 
   /** The addresses it listens on (empty before it serves and once closed). */
-  get sockets(): readonly AddressInfo[] {
+  get sockets(): readonly Address[] {
     return this.#state === "serving" && this.#address !== null ? [this.#address] : [];
   }
 
@@ -116,7 +149,8 @@ export class Server implements IoResource {
   async startServing(): Promise<void> {
     if (this.#state === "closed") throw new RuntimeError(`${this} is closed`);
     if (this.#state === "serving") return;
-    const { netServer, host, port, backlog, loop } = this.#setup;
+    const { netServer, endpoint, backlog, loop } = this.#setup;
+    const where = endpoint.listenOptions();
     const listening = loop.createFuture<void>();
     const onListening = () => {
       if (!listening.done()) listening.setResult(undefined);
@@ -126,12 +160,12 @@ export class Server implements IoResource {
     };
     netServer.once("listening", onListening);
     netServer.once("error", onError);
-    netServer.listen({ host, port, backlog });
+    netServer.listen({ ...where, backlog });
     try {
       await listening;
     } catch (error) {
       netServer.close();
-      throw error;
+      throw endpoint.listenError(error);
     } finally {
       netServer.off("listening", onListening);
       netServer.off("error", onError);
@@ -140,7 +174,12 @@ export class Server implements IoResource {
       netServer.close();
       throw new RuntimeError(`${this} was closed while starting`);
     }
-    this.#address = netServer.address() as AddressInfo;
+    try {
+      this.#address = endpoint.bound(netServer);
+    } catch (error) {
+      netServer.close();
+      throw error;
+    }
     this.#state = "serving";
   }
 
@@ -179,7 +218,11 @@ export class Server implements IoResource {
     if (this.#state === "closed") return;
     const wasServing = this.#state === "serving";
     this.#state = "closed";
-    if (wasServing) this.#setup.netServer.close();
+    if (wasServing) {
+      // As asyncio: what the endpoint set up (a socket file) goes before the socket closes.
+      this.#setup.endpoint.unbound();
+      this.#setup.netServer.close();
+    }
     const forever = this.#servingForever;
     this.#servingForever = null;
     if (forever !== null && !forever.done()) forever.cancel();
@@ -249,7 +292,8 @@ export class Server implements IoResource {
       }
     }
     if (setup.noDelay) socket.setNoDelay(true);
-    const extra: Partial<ExtraInfo> = setup.tls === null ? {} : { sslcontext: setup.tls };
+    const extra: Partial<ExtraInfo> = { ...setup.endpoint.acceptedExtra };
+    if (setup.tls !== null) extra.sslcontext = setup.tls;
     const writer = new StreamWriter(socket, reader, extra);
     writer._markServerSide();
     let wired: WiredSocket;
@@ -296,7 +340,13 @@ export class Server implements IoResource {
   }
 
   toString(): string {
-    const where = this.#address === null ? "" : ` ${this.#address.address}:${this.#address.port}`;
+    const address: AddressInfo | string | null = this.#address;
+    const where =
+      address === null
+        ? ""
+        : typeof address === "string"
+          ? ` ${address}`
+          : ` ${address.address}:${address.port}`;
     return `<Server ${this.#state}${where} clients=${this.#clients.size}${this.#setup.tls === null ? "" : " tls"}>`;
   }
 
