@@ -87,6 +87,19 @@ function checkTimeout(name: string, value: unknown): number | undefined {
   return value;
 }
 
+/** The checks of every entry point's options: the object, its keys, `limit`, the TLS timeout. */
+function checkCommonOptions(
+  options: { limit?: number; sslHandshakeTimeout?: number },
+  known: ReadonlySet<string>,
+): { limit: number; handshakeTimeout: number | undefined } {
+  checkOptions("options", options);
+  checkKnownOptions("options", options, known);
+  return {
+    limit: checkLimit(options.limit),
+    handshakeTimeout: checkTimeout("options.sslHandshakeTimeout", options.sslHandshakeTimeout),
+  };
+}
+
 /**
  * Checks a client entry point's options: that each is known (`known`), and the common ones.
  * @internal
@@ -95,10 +108,7 @@ export function checkConnectionOptions(
   options: CommonConnectionOptions,
   known: ReadonlySet<string>,
 ): CheckedConnectionOptions {
-  checkOptions("options", options);
-  checkKnownOptions("options", options, known);
-  const limit = checkLimit(options.limit);
-  const handshakeTimeout = checkTimeout("options.sslHandshakeTimeout", options.sslHandshakeTimeout);
+  const { limit, handshakeTimeout } = checkCommonOptions(options, known);
   const { ssl, serverHostname } = options;
   if (ssl !== undefined && typeof ssl !== "boolean" && (ssl === null || typeof ssl !== "object")) {
     throw typeError("options.ssl", "a boolean or a TLS options object", ssl);
@@ -126,10 +136,7 @@ export function checkServerOptions(
   options: CommonServerOptions,
   known: ReadonlySet<string>,
 ): CheckedServerOptions {
-  checkOptions("options", options);
-  checkKnownOptions("options", options, known);
-  const limit = checkLimit(options.limit);
-  const handshakeTimeout = checkTimeout("options.sslHandshakeTimeout", options.sslHandshakeTimeout);
+  const { limit, handshakeTimeout } = checkCommonOptions(options, known);
   const ssl = options.ssl;
   if (ssl !== undefined && (ssl === null || typeof ssl !== "object")) {
     throw typeError("options.ssl", "a TLS options object", ssl);
