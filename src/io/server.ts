@@ -1,6 +1,6 @@
 /**
- * `Server`: a listening TCP (or TLS) socket whose connections each run a handler task, with
- * asyncio's (3.13) lifecycle.
+ * `Server`: a listening TCP or Unix-domain socket (plain or TLS) whose connections each run a
+ * handler task, with asyncio's (3.13) lifecycle.
  *
  * - `close()` stops listening; connections already accepted go on (asyncio). `closeClients()`
  *   closes them gracefully, `abortClients()` at once (asyncio 3.13).
@@ -12,7 +12,7 @@
  *   closed too (asyncio 3.12). A handler that returns leaves its connection open.
  *
  * Where it listens is its {@link ServerEndpoint}: a TCP host and port ({@link tcpEndpoint}), or
- * anything else `net.Server` can listen on, with what it needs done around listening.
+ * a Unix socket file (`UnixSocketFile`), which also prepares and cleans up the file system.
  *
  * @module
  */
@@ -25,6 +25,7 @@ import type { EventLoop } from "../loop/event-loop.ts";
 import type { IoResource, LoopIo } from "./loop-io.ts";
 import { StreamReader } from "./stream-reader.ts";
 import { type ExtraInfo, StreamWriter } from "./stream-writer.ts";
+import { showSocketPath } from "./unix-socket-file.ts";
 import { adoptConnection, WiredSocket } from "./wire.ts";
 
 /** The function a server runs, as a task, for each connection. */
@@ -80,15 +81,20 @@ export interface ServerSetup<Address> {
 type ServerState = "idle" | "serving" | "closed";
 
 /**
- * A server started by {@link startServer}: asyncio's `Server`.
+ * A server started by {@link startServer} or {@link startUnixServer}: asyncio's `Server`.
  * Dispose of it with `await using server = await startServer(…)` (closes it and waits for its
  * connections to end), or call `close()` and `await waitClosed()`.
+ *
+ * `Address` is what {@link Server.sockets} lists, which is what Node's `server.address()`
+ * reports: an `AddressInfo` for TCP (`Server`, the default, so `server.sockets[0].port` types
+ * as a number), the socket's path for a Unix server (`Server<string>`). A function that takes
+ * either kind declares `Server<AddressInfo | string>`.
  *
  * **Cancellation:** cancelling `serveForever()` closes the server and waits for its connections
  * to end, then rethrows; cancelling `waitClosed()` only stops that wait.
  *
- * **Differences from asyncio:** `sockets` lists Node `AddressInfo` objects (`{ address, family,
- * port }`) instead of socket objects; one host per server.
+ * **Differences from asyncio:** `sockets` lists addresses (Node `AddressInfo` objects
+ * `{ address, family, port }`, or paths) instead of socket objects; one host per server.
  *
  * @example
  * ```ts
@@ -115,7 +121,7 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
   #waiters: Future<void>[] | null = [];
   #servingForever: Future<void> | null = null;
 
-  /** @internal Use {@link startServer}. */
+  /** @internal Use {@link startServer} or {@link startUnixServer}. */
   constructor(setup: ServerSetup<Address>) {
     this.#setup = setup;
     const server = setup.netServer;
@@ -137,7 +143,10 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
     return this.#state === "serving";
   }
 
-  /** The addresses it listens on (empty before it serves and once closed). */
+  /**
+   * The addresses it listens on (empty before it serves and once closed): `{ address, family,
+   * port }` for TCP, the socket's path for a Unix server.
+   */
   get sockets(): readonly Address[] {
     return this.#state === "serving" && this.#address !== null ? [this.#address] : [];
   }
@@ -219,7 +228,7 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
     const wasServing = this.#state === "serving";
     this.#state = "closed";
     if (wasServing) {
-      // As asyncio: what the endpoint set up (a socket file) goes before the socket closes.
+      // As asyncio: the socket file goes before the socket closes.
       this.#setup.endpoint.unbound();
       this.#setup.netServer.close();
     }
@@ -345,7 +354,7 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
       address === null
         ? ""
         : typeof address === "string"
-          ? ` ${address}`
+          ? ` ${showSocketPath(address)}`
           : ` ${address.address}:${address.port}`;
     return `<Server ${this.#state}${where} clients=${this.#clients.size}${this.#setup.tls === null ? "" : " tls"}>`;
   }
