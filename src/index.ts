@@ -109,6 +109,12 @@ export {
   type StdioOption,
   type SubprocessOptions,
 } from "./io/subprocess.ts";
+export {
+  type OpenUnixConnectionOptions,
+  openUnixConnection,
+  type StartUnixServerOptions,
+  startUnixServer,
+} from "./io/unix-streams.ts";
 // Loop
 export { type Clock, RealClock, VirtualClock } from "./loop/clock.ts";
 export {

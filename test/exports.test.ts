@@ -92,7 +92,9 @@ const ROOT_EXPORTS = [
   "createSubprocessExec",
   "createSubprocessShell",
   "openConnection",
+  "openUnixConnection",
   "startServer",
+  "startUnixServer",
   "toThread",
 ];
 

@@ -20,7 +20,6 @@ import {
   openConnection,
   Runner,
   RuntimeError,
-  run,
   type Server,
   type StreamReader,
   StreamReader as StreamReaderClass,
@@ -28,26 +27,13 @@ import {
   sleep,
   startServer,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
-
-const GUARD = { timeout: 20_000 };
-const realRun = <T>(main: () => Promise<T>) => run(main, { handleSignals: false });
+import { GUARD, realRun, runVirtual, settled, until } from "./helpers.ts";
 
 function fed(data: string | string[], eof = true, limit?: number): StreamReader {
   const reader = new StreamReaderClass(limit === undefined ? {} : { limit });
   for (const chunk of Array.isArray(data) ? data : [data]) reader.feedData(chunk);
   if (eof) reader.feedEof();
   return reader;
-}
-
-/** A native promise of a Task's outcome, for `assert.rejects`. */
-function settled<T>(task: PromiseLike<T>): Promise<T> {
-  return (async () => await task)();
-}
-
-/** Resolves once `condition()` holds, checking on every loop turn (a hang guard bounds it). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await sleep(1);
 }
 
 async function echoServer(): Promise<Server> {

@@ -3,8 +3,7 @@
  * `openssl req -x509` in a temporary directory (skipped, saying why, when openssl is missing).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,48 +12,19 @@ import {
   createTask,
   openConnection,
   RuntimeError,
-  run,
   sleep,
   startServer,
 } from "../src/index.ts";
+import { GUARD, noOpenssl, realRun, selfSignedCertificate } from "./helpers.ts";
 
-const GUARD = { timeout: 20_000 };
-const realRun = <T>(main: () => Promise<T>) => run(main, { handleSignals: false });
-
-const openssl = spawnSync("openssl", ["version"]);
-const skip = openssl.status === 0 ? false : "openssl is not installed: cannot make a certificate";
-
-describe("TLS streams", { skip }, () => {
+describe("TLS streams", { skip: noOpenssl }, () => {
   let dir = "";
   let key = "";
   let cert = "";
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "asyncio-ts-tls-"));
-    const made = spawnSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ],
-      { encoding: "utf8" },
-    );
-    assert.equal(made.status, 0, made.stderr);
-    key = readFileSync(join(dir, "key.pem"), "utf8");
-    cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    ({ key, cert } = selfSignedCertificate(dir));
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 /**
- * `Server`: a listening TCP (or TLS) socket whose connections each run a handler task, with
- * asyncio's (3.13) lifecycle.
+ * `Server`: a listening TCP or Unix-domain socket (plain or TLS) whose connections each run a
+ * handler task, with asyncio's (3.13) lifecycle.
  *
  * - `close()` stops listening; connections already accepted go on (asyncio). `closeClients()`
  *   closes them gracefully, `abortClients()` at once (asyncio 3.13).
@@ -11,9 +11,12 @@
  *   in client_connected_cb") and its connection is closed; a cancelled handler's connection is
  *   closed too (asyncio 3.12). A handler that returns leaves its connection open.
  *
+ * Where it listens is its {@link ServerEndpoint}: a TCP host and port ({@link tcpEndpoint}), or
+ * a Unix socket file (`UnixSocketFile`), which also prepares and cleans up the file system.
+ *
  * @module
  */
-import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import type { AddressInfo, ListenOptions, Server as NetServer, Socket } from "node:net";
 import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
@@ -22,6 +25,7 @@ import type { EventLoop } from "../loop/event-loop.ts";
 import type { IoResource, LoopIo } from "./loop-io.ts";
 import { StreamReader } from "./stream-reader.ts";
 import { type ExtraInfo, StreamWriter } from "./stream-writer.ts";
+import { showSocketPath } from "./unix-socket-file.ts";
 import { adoptConnection, WiredSocket } from "./wire.ts";
 
 /** The function a server runs, as a task, for each connection. */
@@ -30,15 +34,45 @@ export type ClientConnectedCallback = (
   writer: StreamWriter,
 ) => void | PromiseLike<void>;
 
+/**
+ * Where a Server listens, and what listening there involves beyond `netServer.listen()`.
+ * `Address` is what `server.sockets` lists. @internal
+ */
+export interface ServerEndpoint<Address> {
+  /** The `listen()` options (without the backlog); called before listening; may throw. */
+  listenOptions(): ListenOptions;
+  /**
+   * The server listens: completes the set-up and returns its address. If it throws, the server
+   * stops listening and `startServing()` throws that error.
+   */
+  bound(netServer: NetServer): Address;
+  /** The server stops listening (called once, after `bound`, before `netServer.close()`). */
+  unbound(): void;
+  /** `netServer.listen()` failed with `error`: the error to report. */
+  listenError(error: unknown): unknown;
+  /** `getExtraInfo` entries of every accepted connection (copied for each). */
+  readonly acceptedExtra: Readonly<Partial<ExtraInfo>>;
+}
+
+/** A TCP server's endpoint: `host` (every interface if undefined) and `port` (0: any free one). @internal */
+export function tcpEndpoint(host: string | undefined, port: number): ServerEndpoint<AddressInfo> {
+  return {
+    listenOptions: () => ({ host, port }),
+    bound: (netServer) => netServer.address() as AddressInfo,
+    unbound() {},
+    listenError: (error) => error,
+    acceptedExtra: {},
+  };
+}
+
 /** How a Server was set up. @internal */
-export interface ServerSetup {
+export interface ServerSetup<Address> {
   loop: EventLoop;
   io: LoopIo;
   netServer: NetServer;
   callback: ClientConnectedCallback;
   limit: number;
-  host: string | undefined;
-  port: number;
+  endpoint: ServerEndpoint<Address>;
   backlog: number | undefined;
   tls: object | null;
   noDelay: boolean;
@@ -47,15 +81,20 @@ export interface ServerSetup {
 type ServerState = "idle" | "serving" | "closed";
 
 /**
- * A server started by {@link startServer}: asyncio's `Server`. Dispose of it with
- * `await using server = await startServer(…)` (closes it and waits for its connections to end),
- * or call `close()` and `await waitClosed()`.
+ * A server started by {@link startServer} or {@link startUnixServer}: asyncio's `Server`.
+ * Dispose of it with `await using server = await startServer(…)` (closes it and waits for its
+ * connections to end), or call `close()` and `await waitClosed()`.
+ *
+ * `Address` is what {@link Server.sockets} lists, which is what Node's `server.address()`
+ * reports: an `AddressInfo` for TCP (`Server`, the default, so `server.sockets[0].port` types
+ * as a number), the socket's path for a Unix server (`Server<string>`). A function that takes
+ * either kind declares `Server<AddressInfo | string>`.
  *
  * **Cancellation:** cancelling `serveForever()` closes the server and waits for its connections
  * to end, then rethrows; cancelling `waitClosed()` only stops that wait.
  *
- * **Differences from asyncio:** `sockets` lists Node `AddressInfo` objects (`{ address, family,
- * port }`) instead of socket objects; one host per server.
+ * **Differences from asyncio:** `sockets` lists addresses (Node `AddressInfo` objects
+ * `{ address, family, port }`, or paths) instead of socket objects; one host per server.
  *
  * @example
  * ```ts
@@ -73,17 +112,17 @@ type ServerState = "idle" | "serving" | "closed";
  * });
  * ```
  */
-export class Server implements IoResource {
-  readonly #setup: ServerSetup;
+export class Server<Address extends AddressInfo | string = AddressInfo> implements IoResource {
+  readonly #setup: ServerSetup<Address>;
   #state: ServerState = "idle";
-  #address: AddressInfo | null = null;
+  #address: Address | null = null;
   readonly #clients = new Set<WiredSocket>();
   /** Waiters of `waitClosed()`; `null` once the server is closed and every client gone. */
   #waiters: Future<void>[] | null = [];
   #servingForever: Future<void> | null = null;
 
-  /** @internal Use {@link startServer}. */
-  constructor(setup: ServerSetup) {
+  /** @internal Use {@link startServer} or {@link startUnixServer}. */
+  constructor(setup: ServerSetup<Address>) {
     this.#setup = setup;
     const server = setup.netServer;
     server.on(setup.tls === null ? "connection" : "secureConnection", this.#onConnection);
@@ -104,8 +143,11 @@ export class Server implements IoResource {
     return this.#state === "serving";
   }
 
-  /** The addresses it listens on (empty before it serves and once closed). */
-  get sockets(): readonly AddressInfo[] {
+  /**
+   * The addresses it listens on (empty before it serves and once closed): `{ address, family,
+   * port }` for TCP, the socket's path for a Unix server.
+   */
+  get sockets(): readonly Address[] {
     return this.#state === "serving" && this.#address !== null ? [this.#address] : [];
   }
 
@@ -116,7 +158,8 @@ export class Server implements IoResource {
   async startServing(): Promise<void> {
     if (this.#state === "closed") throw new RuntimeError(`${this} is closed`);
     if (this.#state === "serving") return;
-    const { netServer, host, port, backlog, loop } = this.#setup;
+    const { netServer, endpoint, backlog, loop } = this.#setup;
+    const where = endpoint.listenOptions();
     const listening = loop.createFuture<void>();
     const onListening = () => {
       if (!listening.done()) listening.setResult(undefined);
@@ -126,12 +169,12 @@ export class Server implements IoResource {
     };
     netServer.once("listening", onListening);
     netServer.once("error", onError);
-    netServer.listen({ host, port, backlog });
+    netServer.listen({ ...where, backlog });
     try {
       await listening;
     } catch (error) {
       netServer.close();
-      throw error;
+      throw endpoint.listenError(error);
     } finally {
       netServer.off("listening", onListening);
       netServer.off("error", onError);
@@ -140,7 +183,12 @@ export class Server implements IoResource {
       netServer.close();
       throw new RuntimeError(`${this} was closed while starting`);
     }
-    this.#address = netServer.address() as AddressInfo;
+    try {
+      this.#address = endpoint.bound(netServer);
+    } catch (error) {
+      netServer.close();
+      throw error;
+    }
     this.#state = "serving";
   }
 
@@ -179,7 +227,11 @@ export class Server implements IoResource {
     if (this.#state === "closed") return;
     const wasServing = this.#state === "serving";
     this.#state = "closed";
-    if (wasServing) this.#setup.netServer.close();
+    if (wasServing) {
+      // As asyncio: the socket file goes before the socket closes.
+      this.#setup.endpoint.unbound();
+      this.#setup.netServer.close();
+    }
     const forever = this.#servingForever;
     this.#servingForever = null;
     if (forever !== null && !forever.done()) forever.cancel();
@@ -249,7 +301,8 @@ export class Server implements IoResource {
       }
     }
     if (setup.noDelay) socket.setNoDelay(true);
-    const extra: Partial<ExtraInfo> = setup.tls === null ? {} : { sslcontext: setup.tls };
+    const extra: Partial<ExtraInfo> = { ...setup.endpoint.acceptedExtra };
+    if (setup.tls !== null) extra.sslcontext = setup.tls;
     const writer = new StreamWriter(socket, reader, extra);
     writer._markServerSide();
     let wired: WiredSocket;
@@ -296,7 +349,13 @@ export class Server implements IoResource {
   }
 
   toString(): string {
-    const where = this.#address === null ? "" : ` ${this.#address.address}:${this.#address.port}`;
+    const address: AddressInfo | string | null = this.#address;
+    const where =
+      address === null
+        ? ""
+        : typeof address === "string"
+          ? ` ${showSocketPath(address)}`
+          : ` ${address.address}:${address.port}`;
     return `<Server ${this.#state}${where} clients=${this.#clients.size}${this.#setup.tls === null ? "" : " tls"}>`;
   }
 

@@ -36,6 +36,7 @@ import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
 import { getRunningLoop } from "../loop/running.ts";
 import { type IoWaiter, newWaiter } from "./io-waiter.ts";
 import type { StreamReader } from "./stream-reader.ts";
+import { showSocketPath } from "./unix-socket-file.ts";
 import type { WiredSocket } from "./wire.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -51,12 +52,24 @@ function flushCorkedWriters(): void {
   for (const writer of writers) writer._flushQueued();
 }
 
-/** The keys of {@link StreamWriter.getExtraInfo} and what each returns (asyncio's names). */
+/**
+ * The keys of {@link StreamWriter.getExtraInfo} and what each returns (asyncio's names).
+ *
+ * An address is `[host, port]` on a TCP connection and a path on a Unix-domain one, as with
+ * asyncio (and as Node's `server.address()` returns an `AddressInfo` or a path): narrow it with
+ * `typeof address === "string"`.
+ */
 export interface ExtraInfo {
-  /** The remote address: `[host, port]`. */
-  peername: [host: string, port: number];
-  /** The local address: `[host, port]`. */
-  sockname: [host: string, port: number];
+  /**
+   * The remote address: `[host, port]`; on a Unix socket, the path the client connected to
+   * (client side) or `""` (server side: the client's socket has no name).
+   */
+  peername: [host: string, port: number] | string;
+  /**
+   * The local address: `[host, port]`; on a Unix socket, the server's path (server side) or
+   * `""` (client side).
+   */
+  sockname: [host: string, port: number] | string;
   /** The Node socket (`net.Socket`, or `tls.TLSSocket` over TLS). */
   socket: Socket;
   /** Over TLS: the TLS options the connection was made with (what `ssl` was given). */
@@ -309,11 +322,14 @@ export class StreamWriter {
     if (typeof name !== "string") throw typeError("name", "a string", name);
     const socket = this.#socket;
     switch (name) {
+      // A Unix socket's addresses come in `extra`: Node has no getsockname() for them.
       case "peername":
+        if (this.#extra.peername !== undefined) return this.#extra.peername;
         return socket.remoteAddress === undefined
           ? defaultValue
           : [socket.remoteAddress, socket.remotePort];
       case "sockname":
+        if (this.#extra.sockname !== undefined) return this.#extra.sockname;
         return socket.localAddress === undefined
           ? defaultValue
           : [socket.localAddress, socket.localPort];
@@ -569,7 +585,9 @@ export class StreamWriter {
     const state = this.#lost ? "closed" : this.#closing ? "closing" : "open";
     const info = [`StreamWriter ${state}`];
     const peer = this.getExtraInfo("peername");
-    if (peer !== undefined) info.push(`peer=${peer[0]}:${peer[1]}`);
+    if (typeof peer === "string") {
+      if (peer !== "") info.push(`peer=${showSocketPath(peer)}`);
+    } else if (peer !== undefined) info.push(`peer=${peer[0]}:${peer[1]}`);
     if (this.#eofWritten) info.push("eof-written");
     if (this.#paused) info.push("paused");
     info.push(`buffered=${this.#socket.writableLength}`);

@@ -1,36 +1,25 @@
 /**
- * The stream entry points: `openConnection` (a client connection as a reader/writer pair) and
- * `startServer` (a listening server running a task per connection), asyncio's high-level
- * networking API on Node's `net` and `tls`.
+ * The TCP stream entry points: `openConnection` (a client connection as a reader/writer pair)
+ * and `startServer` (a listening server running a task per connection), asyncio's high-level
+ * networking API on Node's `net` and `tls`. What they share with the Unix-socket ones
+ * (`unix-streams.ts`) is in `stream-factory.ts`.
  *
- * Connections are made with `TCP_NODELAY` (asyncio sets it on every TCP transport), and
- * half-open (`allowHalfOpen`), so that the peer's EOF ends the reader but not the writer.
- * `node:tls` is loaded only when the `ssl` option is used.
- *
- * A plain TCP connection reads through Node's `onread` option: the kernel's bytes go straight
- * into the `StreamReader`, skipping the socket's Readable machinery (measured: +7% echo round
- * trips per CPU-second for the client side; see `adoptConnection` for the server side; bulk
- * reads unchanged). The socket then emits no `"data"` events; the reader owns the bytes. Node
- * offers the option only to the sockets it connects, so the server moves each accepted
- * connection onto a socket made with it (`adoptConnection`). TLS sockets use `"data"` events.
+ * Connections are made with `TCP_NODELAY` (asyncio sets it on every TCP transport).
  *
  * @module
  */
 import * as net from "node:net";
 import type * as tls from "node:tls";
+import { checkFunction, rangeError, typeError } from "../internal/validate.ts";
+import { type ClientConnectedCallback, type Server, tcpEndpoint } from "./server.ts";
 import {
-  checkFunction,
-  checkKnownOptions,
-  checkOptions,
-  rangeError,
-  typeError,
-} from "../internal/validate.ts";
-import { getRunningLoop } from "../loop/running.ts";
-import { loopIo } from "./loop-io.ts";
-import { type ClientConnectedCallback, Server } from "./server.ts";
-import { DEFAULT_LIMIT, StreamReader } from "./stream-reader.ts";
-import { type ExtraInfo, StreamWriter } from "./stream-writer.ts";
-import { onreadFor, WiredSocket } from "./wire.ts";
+  checkConnectionOptions,
+  checkServerOptions,
+  connectStreams,
+  serveStreams,
+} from "./stream-factory.ts";
+import type { StreamReader } from "./stream-reader.ts";
+import type { StreamWriter } from "./stream-writer.ts";
 
 /** Options of {@link openConnection}. */
 export interface OpenConnectionOptions {
@@ -90,35 +79,12 @@ const SERVER_KEYS: ReadonlySet<string> = new Set([
   "noDelay",
 ]);
 
-/** As asyncio's ValueError: an option that only means something for a TLS connection. */
-function checkTlsOnly(options: object, key: "serverHostname" | "sslHandshakeTimeout"): void {
-  if ((options as Record<string, unknown>)[key] !== undefined) {
-    throw new RangeError(`options.${key} is only meaningful with options.ssl`);
-  }
-}
-
 function checkPort(name: string, port: unknown, allowNull: boolean): void {
   if (allowNull && (port === null || port === undefined)) return;
   if (typeof port !== "number") throw typeError(name, "a port number", port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw rangeError(name, "an integer port from 0 to 65535", port);
   }
-}
-
-function checkLimit(limit: unknown): number {
-  if (limit === undefined) return DEFAULT_LIMIT;
-  if (typeof limit !== "number") throw typeError("options.limit", "a number of bytes", limit);
-  if (!Number.isInteger(limit) || limit <= 0) {
-    throw rangeError("options.limit", "a positive integer number of bytes", limit);
-  }
-  return limit;
-}
-
-function checkTimeout(name: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number") throw typeError(name, "a number of milliseconds", value);
-  if (!(value > 0)) throw rangeError(name, "a positive number of milliseconds", value);
-  return value;
 }
 
 /**
@@ -154,76 +120,20 @@ export async function openConnection(
 ): Promise<[StreamReader, StreamWriter]> {
   if (typeof host !== "string") throw typeError("host", "a host name or address string", host);
   checkPort("port", port, false);
-  checkOptions("options", options);
-  checkKnownOptions("options", options, CONNECTION_KEYS);
-  const limit = checkLimit(options.limit);
-  const handshakeTimeout = checkTimeout("options.sslHandshakeTimeout", options.sslHandshakeTimeout);
-  const ssl = options.ssl;
-  if (ssl !== undefined && typeof ssl !== "boolean" && (ssl === null || typeof ssl !== "object")) {
-    throw typeError("options.ssl", "a boolean or a TLS options object", ssl);
-  }
-  if (ssl === undefined || ssl === false) {
-    checkTlsOnly(options, "serverHostname");
-    checkTlsOnly(options, "sslHandshakeTimeout");
-  }
-  const loop = getRunningLoop();
-  const io = loopIo(loop);
-  const base = {
-    host,
-    port,
-    localAddress: options.localAddress,
-    localPort: options.localPort,
-    family: options.family,
-  };
-  let socket: net.Socket;
-  let readyEvent: string;
-  let sslcontext: object | null = null;
-  const reader = new StreamReader({ limit });
-  let feedsItself = false;
-  if (ssl === undefined || ssl === false) {
-    socket = net.connect({ ...base, allowHalfOpen: true, onread: onreadFor(reader) });
-    reader.setTransport(socket);
-    feedsItself = true;
-    readyEvent = "connect";
-  } else {
-    const tlsModule = await import("node:tls");
-    sslcontext = ssl === true ? {} : ssl;
-    const servername = options.serverHostname ?? (net.isIP(host) === 0 ? host : undefined);
-    socket = tlsModule.connect({ ...(sslcontext as tls.ConnectionOptions), ...base, servername });
-    readyEvent = "secureConnect";
-    socket.setTimeout(handshakeTimeout ?? 60_000, () =>
-      socket.destroy(Object.assign(new Error("TLS handshake timed out"), { code: "ETIMEDOUT" })),
-    );
-  }
-  const connected = loop.createFuture<void>();
-  const onReady = () => {
-    if (!connected.done()) connected.setResult(undefined);
-  };
-  const onError = (error: Error) => {
-    if (!connected.done()) connected.setException(error);
-  };
-  socket.once(readyEvent, onReady);
-  socket.once("error", onError);
-  try {
-    await connected;
-  } catch (error) {
-    socket.destroy();
-    throw error;
-  } finally {
-    socket.off(readyEvent, onReady);
-    socket.off("error", onError);
-  }
-  if (sslcontext !== null) socket.setTimeout(0);
-  if (options.noDelay !== false) socket.setNoDelay(true);
-  const extra: Partial<ExtraInfo> = sslcontext === null ? {} : { sslcontext };
-  const writer = new StreamWriter(socket, reader, extra);
-  try {
-    new WiredSocket(socket, reader, writer, io, null, feedsItself);
-  } catch (error) {
-    socket.destroy();
-    throw error;
-  }
-  return [reader, writer];
+  const checked = checkConnectionOptions(options, CONNECTION_KEYS);
+  return connectStreams({
+    target: {
+      host,
+      port,
+      localAddress: options.localAddress,
+      localPort: options.localPort,
+      family: options.family,
+    },
+    options: checked,
+    servername: options.serverHostname ?? (net.isIP(host) === 0 ? host : undefined),
+    noDelay: options.noDelay !== false,
+    extra: {},
+  });
 }
 
 /**
@@ -268,51 +178,11 @@ export async function startServer(
     throw typeError("host", "a host name or address string, or null for every interface", host);
   }
   checkPort("port", port, true);
-  checkOptions("options", options);
-  checkKnownOptions("options", options, SERVER_KEYS);
-  const limit = checkLimit(options.limit);
-  const handshakeTimeout = checkTimeout("options.sslHandshakeTimeout", options.sslHandshakeTimeout);
-  const ssl = options.ssl;
-  if (ssl !== undefined && (ssl === null || typeof ssl !== "object")) {
-    throw typeError("options.ssl", "a TLS options object", ssl);
-  }
-  if (ssl === undefined) checkTlsOnly(options, "sslHandshakeTimeout");
-  const backlog = options.backlog;
-  if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {
-    throw rangeError("options.backlog", "a non-negative integer", backlog);
-  }
-  const loop = getRunningLoop();
-  const io = loopIo(loop);
-  let netServer: net.Server;
-  if (ssl === undefined) {
-    // Paused: the Server moves each plain connection onto a socket of its own (adoptConnection).
-    netServer = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  } else {
-    const tlsModule = await import("node:tls");
-    netServer = tlsModule.createServer({
-      ...ssl,
-      handshakeTimeout: handshakeTimeout ?? ssl.handshakeTimeout ?? 60_000,
-    });
-  }
-  const server = new Server({
-    loop,
-    io,
-    netServer,
-    callback: clientConnected,
-    limit,
-    host: host ?? undefined,
-    port: port ?? 0,
-    backlog,
-    tls: ssl ?? null,
-    noDelay: options.noDelay !== false,
-  });
-  if (options.startServing !== false) {
-    try {
-      await server.startServing();
-    } catch (error) {
-      server.close();
-      throw error;
-    }
-  }
-  return server;
+  const checked = checkServerOptions(options, SERVER_KEYS);
+  return serveStreams(
+    clientConnected,
+    tcpEndpoint(host ?? undefined, port ?? 0),
+    checked,
+    options.noDelay !== false,
+  );
 }
