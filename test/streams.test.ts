@@ -643,6 +643,19 @@ describe("TCP streams", () => {
         startServer(() => {}, "127.0.0.1", 0, { sslHandshakeTimeout: 10 }),
         /sslHandshakeTimeout is only meaningful/,
       );
+      // Flags must be booleans: "false" (a string) would otherwise mean true.
+      await assert.rejects(
+        openConnection("127.0.0.1", 80, { noDelay: "false" } as never),
+        /Expected `options\.noDelay` to be a boolean/,
+      );
+      await assert.rejects(
+        startServer(() => {}, "127.0.0.1", 0, { noDelay: 0 } as never),
+        /Expected `options\.noDelay` to be a boolean/,
+      );
+      await assert.rejects(
+        startServer(() => {}, "127.0.0.1", 0, { startServing: "no" } as never),
+        /Expected `options\.startServing` to be a boolean/,
+      );
       await using server = await echoServer();
       const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
       assert.throws(() => writer.write(42 as unknown as string), TypeError);

@@ -18,7 +18,13 @@
  */
 import * as net from "node:net";
 import type * as tls from "node:tls";
-import { checkKnownOptions, checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import {
+  checkBoolean,
+  checkKnownOptions,
+  checkOptions,
+  rangeError,
+  typeError,
+} from "../internal/validate.ts";
 import { getRunningLoop } from "../loop/running.ts";
 import { loopIo } from "./loop-io.ts";
 import { type ClientConnectedCallback, Server, type ServerEndpoint } from "./server.ts";
@@ -146,6 +152,7 @@ export function checkServerOptions(
   if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {
     throw rangeError("options.backlog", "a non-negative integer", backlog);
   }
+  if (options.startServing !== undefined) checkBoolean("options.startServing", options.startServing);
   return {
     limit,
     ssl: ssl ?? null,

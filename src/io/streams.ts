@@ -10,7 +10,7 @@
  */
 import * as net from "node:net";
 import type * as tls from "node:tls";
-import { checkFunction, rangeError, typeError } from "../internal/validate.ts";
+import { checkBoolean, checkFunction, rangeError, typeError } from "../internal/validate.ts";
 import { type ClientConnectedCallback, type Server, tcpEndpoint } from "./server.ts";
 import {
   checkConnectionOptions,
@@ -121,6 +121,7 @@ export async function openConnection(
   if (typeof host !== "string") throw typeError("host", "a host name or address string", host);
   checkPort("port", port, false);
   const checked = checkConnectionOptions(options, CONNECTION_KEYS);
+  if (options.noDelay !== undefined) checkBoolean("options.noDelay", options.noDelay);
   return connectStreams({
     target: {
       host,
@@ -179,6 +180,7 @@ export async function startServer(
   }
   checkPort("port", port, true);
   const checked = checkServerOptions(options, SERVER_KEYS);
+  if (options.noDelay !== undefined) checkBoolean("options.noDelay", options.noDelay);
   return serveStreams(
     clientConnected,
     tcpEndpoint(host ?? undefined, port ?? 0),
