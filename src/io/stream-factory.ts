@@ -152,7 +152,8 @@ export function checkServerOptions(
   if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {
     throw rangeError("options.backlog", "a non-negative integer", backlog);
   }
-  if (options.startServing !== undefined) checkBoolean("options.startServing", options.startServing);
+  if (options.startServing !== undefined)
+    checkBoolean("options.startServing", options.startServing);
   return {
     limit,
     ssl: ssl ?? null,
