@@ -142,8 +142,6 @@ export class EventLoop implements HandleOwner {
   /** The task whose step the entry just run started or resumed, and its wait right after. */
   #stepTask: TaskStore | null = null;
   #stepWait: Waitable | null = null;
-  /** How many times the loop looked again whether that step is over (see #afterMicrotasks). */
-  #stepLooks = 0;
   /** See {@link _stepGoesOn}. */
   #stepGoesOn = false;
   readonly #timers = new TimerHeap();
@@ -606,6 +604,14 @@ export class EventLoop implements HandleOwner {
   };
 
   readonly #afterMicrotasks = (): void => {
+    this.#checkStep(true);
+  };
+
+  readonly #lookAgain = (): void => {
+    this.#checkStep(false);
+  };
+
+  #checkStep(mayLookAgain: boolean): void {
     // The microtasks queued before this one have run, the resumed step's first among them. If
     // that step is suspended again on a wait of asyncio-ts (or finished), it queued nothing more
     // of its own and the next entry can run now; otherwise wait for the whole microtask queue.
@@ -614,25 +620,22 @@ export class EventLoop implements HandleOwner {
       if (!this.#stepGoesOn && task._suspendedSince(this.#stepWait)) {
         this.#stepTask = null;
         this.#stepWait = null;
-        this.#stepLooks = 0;
         this.#resumeBatch();
         return;
       }
-      if (this.#stepLooks === 0 && !this.#stepGoesOn) {
+      if (mayLookAgain && !this.#stepGoesOn) {
         // A step that returned is done one microtask later, when its promise's reaction
         // finishes the task: look once more then, which costs less than a tick.
-        this.#stepLooks = 1;
         untagged.next = true;
-        SETTLED.then(this.#afterMicrotasks);
+        SETTLED.then(this.#lookAgain);
         untagged.next = false;
         return;
       }
       this.#stepTask = null;
       this.#stepWait = null;
-      this.#stepLooks = 0;
     }
     process.nextTick(this.#resumeBatch);
-  };
+  }
 
   readonly #resumeBatch = (): void => {
     const batch = this.#batch;
