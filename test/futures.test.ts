@@ -15,6 +15,7 @@ import {
   Future,
   getRunningLoop,
   InvalidStateError,
+  QueueEmpty,
   RuntimeError,
   sleep,
   type Task,
@@ -65,6 +66,35 @@ describe("states", () => {
       );
       assert.throws(() => fut.setResult(1), InvalidStateError);
       assert.equal(fut.cancel(), false);
+    });
+  });
+
+  test("an error class given to setException is instantiated (asyncio: set_exception(SomeClass))", async () => {
+    await runVirtual(async () => {
+      const fut = new Future<number>();
+      fut.setException(QueueEmpty);
+      const stored = fut.exception();
+      assert.ok(stored instanceof QueueEmpty);
+      await assert.rejects(async () => await fut, QueueEmpty);
+      const plain = new Future<number>();
+      plain.setException(Error);
+      assert.equal((plain.exception() as Error).constructor, Error);
+      // A plain function is a value like any other, not a class to instantiate.
+      const fn = () => 1;
+      const other = new Future<number>();
+      other.setException(fn);
+      assert.equal(other.exception(), fn);
+      // A constructor that throws leaves the Future pending.
+      class Picky extends Error {
+        constructor(needed?: string) {
+          if (needed === undefined) throw new TypeError("Picky needs an argument");
+          super(needed);
+        }
+      }
+      const picky = new Future<number>();
+      assert.throws(() => picky.setException(Picky), /Picky needs an argument/);
+      assert.equal(picky.done(), false);
+      picky.cancel();
     });
   });
 

@@ -111,7 +111,7 @@ export function ensureFuture<T>(awaitable: AwaitableOrFunction<T>): Future<T> {
       if (!fut.done()) fut.setResult(value);
     },
     (error: unknown) => {
-      if (!fut.done()) fut.setException(error);
+      if (!fut.done()) fut._setExceptionUnchecked(error);
     },
   );
   return fut;

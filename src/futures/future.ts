@@ -159,6 +159,11 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
   }
 }
 
+/** Whether `value` is `Error` or a class derived from it. */
+function isErrorClass(value: unknown): value is new () => Error {
+  return typeof value === "function" && (value === Error || value.prototype instanceof Error);
+}
+
 function settleWith(waiter: FutureWaiter, value: unknown): void {
   waiter._settleOk(value);
 }
@@ -418,11 +423,18 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     this._scheduleCallbacks();
   }
 
-  /** Marks the Future done with `error`. @throws {InvalidStateError} if already done. */
+  /**
+   * Marks the Future done with `error`. An error class (`Error` or a subclass) is instantiated
+   * with no arguments, as asyncio instantiates an exception class:
+   * `fut.setException(QueueEmpty)` stores `new QueueEmpty()`.
+   * @throws {InvalidStateError} if already done (the Future is left as it was, as it is when the
+   * class's constructor throws).
+   */
   setException(error: unknown): void {
     if (this._state !== PENDING) {
       throw new InvalidStateError(`invalid state: the Future is already ${this.state}`);
     }
+    if (isErrorClass(error)) error = new error();
     this._setExceptionUnchecked(error);
   }
 
