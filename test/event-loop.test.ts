@@ -365,7 +365,7 @@ describe("loop state", () => {
     );
     const texts = warns.mock.calls.map((c) => String(c.arguments[0]));
     assert.ok(
-      texts.some((s) => /executing <Handle slowOne\(\)> took/.test(s)),
+      texts.some((s) => /executing <Handle slowOne\(\) created at [^>]*> took/.test(s)),
       texts.join("\n"),
     );
   });
@@ -591,6 +591,122 @@ describe("loop state", () => {
       },
       { handleSignals: false },
     );
+  });
+});
+
+describe("debug mode: where objects were created (asyncio's source_traceback)", () => {
+  test("Futures, tasks and handles record their creation stack, which starts in the program", async () => {
+    await runVirtual(
+      async () => {
+        const loop = getRunningLoop();
+        const fut = loop.createFuture<number>();
+        const task = createTask(async () => {});
+        const handle = loop.callSoon(() => {});
+        const timer = loop.callLater(10, () => {});
+        for (const [what, stack] of [
+          ["future", fut.getCreationStack()],
+          ["task", task.getCreationStack()],
+        ] as const) {
+          assert.ok(stack !== undefined, what);
+          // The innermost frame is this file's, not the runtime's constructors.
+          assert.match(stack.split("\n")[0]!, /event-loop\.test\.ts/, what);
+          assert.doesNotMatch(stack, /src[\\/]futures[\\/]/, what);
+        }
+        // The inspect strings say where, as asyncio's reprs do.
+        assert.match(String(fut), /^<Future pending created at .*event-loop\.test\.ts:\d+:\d+>$/);
+        assert.match(
+          String(task),
+          /^<Task pending name='Task-\d+' created at .*event-loop\.test\.ts:\d+:\d+>$/,
+        );
+        assert.match(
+          String(handle),
+          /^<Handle anonymous\(\) created at .*event-loop\.test\.ts:\d+:\d+>$/,
+        );
+        assert.match(
+          String(timer),
+          /^<TimerHandle when=10 anonymous\(\) created at .*event-loop\.test\.ts/,
+        );
+        timer.cancel();
+        fut.cancel();
+        await task;
+      },
+      { debug: true },
+    );
+  });
+
+  test("outside debug mode nothing is recorded and the inspect strings are unchanged", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const fut = loop.createFuture<number>();
+      assert.equal(fut.getCreationStack(), undefined);
+      assert.equal(String(fut), "<Future pending>");
+      const task = createTask(async () => {});
+      assert.equal(task.getCreationStack(), undefined);
+      assert.equal(String(loop.callSoon(function cb() {})), "<Handle cb()>");
+      fut.cancel();
+      await task;
+    });
+  });
+
+  test("the exception handler's context gets sourceTraceback for the task, Future or handle", async () => {
+    const contexts: ExceptionContext[] = [];
+    await runVirtual(
+      async () => {
+        const loop = getRunningLoop();
+        loop.setExceptionHandler((_l, ctx) => contexts.push(ctx));
+        loop.callSoon(function failing() {
+          throw new Error("boom");
+        });
+        await settle();
+        const given: ExceptionContext = { message: "custom", future: loop.createFuture() };
+        loop.callExceptionHandler(given);
+        // The caller's object is left as it was.
+        assert.equal(given.sourceTraceback, undefined);
+        loop.callExceptionHandler({ message: "explicit", sourceTraceback: "at mine" });
+        (given.future as { cancel(): void }).cancel();
+      },
+      { debug: true },
+    );
+    assert.equal(contexts.length, 3);
+    assert.match(contexts[0]!.sourceTraceback ?? "", /^at .*event-loop\.test\.ts/);
+    assert.match(contexts[1]!.sourceTraceback ?? "", /event-loop\.test\.ts/);
+    assert.equal(contexts[2]!.sourceTraceback, "at mine");
+  });
+
+  test("the default handler prints where the object was created", async (t) => {
+    const errors = t.mock.method(console, "error", () => {});
+    await runVirtual(
+      async () => {
+        getRunningLoop().callSoon(function failing() {
+          throw new Error("boom");
+        });
+        await settle();
+      },
+      { debug: true },
+    );
+    const text = errors.mock.calls.map((c) => String(c.arguments[0])).join("\n");
+    assert.match(text, /Exception in callback failing\(\)/);
+    assert.match(
+      text,
+      /Object created at \(innermost frame first\):\n {2}at .*event-loop\.test\.ts/,
+    );
+  });
+
+  test("a never-retrieved task error reported by run() comes with the task's creation stack", async () => {
+    const contexts: ExceptionContext[] = [];
+    await runVirtual(
+      async () => {
+        getRunningLoop().setExceptionHandler((_l, ctx) => contexts.push(ctx));
+        createTask(async function fails() {
+          throw new Error("lost");
+        });
+        await settle();
+      },
+      { debug: true },
+    );
+    const report = contexts.find((c) => c.message === "Task exception was never retrieved");
+    assert.ok(report, JSON.stringify(contexts.map((c) => c.message)));
+    assert.match(report.sourceTraceback ?? "", /event-loop\.test\.ts/);
   });
 });
 

@@ -28,6 +28,7 @@ import {
 } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { createdAt, creationStackOf, recordCreation } from "../internal/debug-stacks.ts";
 import {
   checkFunction,
   checkOptionalString,
@@ -346,7 +347,17 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
         throw typeError("options.loop", "an EventLoop", options.loop);
       }
     }
-    this._loop = options?.loop ?? currentLoop();
+    const loop = (this._loop = options?.loop ?? currentLoop());
+    if (loop?.getDebug()) recordCreation(this);
+  }
+
+  /**
+   * Where the Future (or Task) was created, as a stack of `at …` lines, the program's innermost
+   * frame first; recorded in debug mode only (asyncio's `_source_traceback`), `undefined`
+   * otherwise.
+   */
+  getCreationStack(): string | undefined {
+    return creationStackOf(this);
   }
 
   /** Whether it finished with an exception. @internal */
@@ -624,7 +635,7 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   }
 
   toString(): string {
-    return guardRepr(this, () => `<Future ${this._describeOutcome()}>`);
+    return guardRepr(this, () => `<Future ${this._describeOutcome()}${createdAt(this)}>`);
   }
 
   /** @internal */

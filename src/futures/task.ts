@@ -30,6 +30,7 @@ import {
 } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
+import { createdAt } from "../internal/debug-stacks.ts";
 import { instrument } from "../internal/instrument.ts";
 import { registry } from "../internal/registry.ts";
 import type { ListNode } from "../internal/task-list.ts";
@@ -129,8 +130,7 @@ interface TaskExtras {
   controller: AbortController | null;
   /** Waits beyond the first (a task mostly waits on one thing at a time). */
   waiters: Set<Waitable> | null;
-  /** Debug mode: where the task was created, and where its current wait began. */
-  creationStack: string | undefined;
+  /** Debug mode: where its current wait began. */
   waitStack: string | undefined;
 }
 
@@ -231,7 +231,6 @@ export class Task<T = unknown>
     super({ loop });
     this._name = options?.name ?? ++taskCounter;
     loop._tasks.add(this as Task<unknown>);
-    if (loop.getDebug()) extrasOf(this).creationStack = new Error().stack;
     if (instrument.active) instrument.emit("created", this);
     if (options?.eagerStart === true) {
       // In a scope of its own, as a lazy start: the task's AsyncLocalStorage changes
@@ -391,11 +390,6 @@ export class Task<T = unknown>
     return lines;
   }
 
-  /** The stack where the task was created (debug mode only). */
-  getCreationStack(): string | undefined {
-    return this._extras?.creationStack;
-  }
-
   // ---- TaskStore: used by what the task waits on ----
 
   /** @internal */
@@ -507,7 +501,7 @@ function describeTask(task: Task<unknown>): string {
       ? ` exception=${describeError(task._exception)}`
       : ` result=${inspect(task._result, { depth: 0, breakLength: Number.POSITIVE_INFINITY })}`;
   }
-  return `${text}>`;
+  return `${text}${createdAt(task)}>`;
 }
 
 // The helpers below are functions rather than private methods: a class with private methods
@@ -518,7 +512,6 @@ function extrasOf(task: Task<unknown>): TaskExtras {
     task._extras = {
       controller: null,
       waiters: null,
-      creationStack: undefined,
       waitStack: undefined,
     };
   }

@@ -23,6 +23,7 @@ import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
 import type { Task, TaskOptions } from "../futures/task.ts";
 import { als, noteLoopRunning, type TaskStore, untagged } from "../internal/context.ts";
+import { creationStackOf, recordCreation } from "../internal/debug-stacks.ts";
 import { registry } from "../internal/registry.ts";
 import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
@@ -59,6 +60,11 @@ export interface ExceptionContext {
   task?: Task<unknown>;
   future?: Future<unknown>;
   handle?: Handle;
+  /**
+   * Debug mode: where the `task`, `future` or `handle` was created, as `at …` lines, innermost
+   * first (asyncio's `source_traceback`). Filled in by `callExceptionHandler`.
+   */
+  sourceTraceback?: string;
   [key: string]: unknown;
 }
 
@@ -203,6 +209,7 @@ export class EventLoop implements HandleOwner {
     checkCallback(callback);
     this.#checkOpen();
     const handle = new Handle(callback as (...a: never[]) => unknown, args, this);
+    if (this.#debug) recordCreation(handle);
     this._pushReady(handle);
     return handle;
   }
@@ -284,6 +291,7 @@ export class EventLoop implements HandleOwner {
   #scheduleAt(when: number, callback: unknown, args: unknown[]): TimerHandle {
     this.#checkOpen();
     const handle = new TimerHandle(when, callback as (...a: never[]) => unknown, args, this);
+    if (this.#debug) recordCreation(handle);
     this._pushTimer(handle);
     return handle;
   }
@@ -344,6 +352,12 @@ export class EventLoop implements HandleOwner {
     if (context === null || typeof context !== "object" || typeof context.message !== "string") {
       throw typeError("context", "an object with a string `message`", context);
     }
+    if (this.#debug && context.sourceTraceback === undefined) {
+      // As asyncio's `source_traceback`: where the Future, Task or Handle was made.
+      const source = context.task ?? context.future ?? context.handle;
+      const stack = source === undefined ? undefined : creationStackOf(source);
+      if (stack !== undefined) context = { ...context, sourceTraceback: stack };
+    }
     const handler = this.#handler;
     if (handler === null) {
       try {
@@ -378,8 +392,12 @@ export class EventLoop implements HandleOwner {
   defaultExceptionHandler(context: ExceptionContext): void {
     const lines = [context.message || "Unhandled error in event loop"];
     for (const [key, value] of Object.entries(context)) {
-      if (key === "message" || key === "exception") continue;
+      if (key === "message" || key === "exception" || key === "sourceTraceback") continue;
       lines.push(`${key}: ${inspect(value, { depth: 1 })}`);
+    }
+    if (typeof context.sourceTraceback === "string") {
+      lines.push("Object created at (innermost frame first):");
+      for (const frame of context.sourceTraceback.split("\n")) lines.push(`  ${frame}`);
     }
     if ("exception" in context) {
       const e = context.exception;

@@ -10,6 +10,7 @@
  */
 import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
+import { createdAt } from "../internal/debug-stacks.ts";
 import { isThenable } from "../internal/validate.ts";
 import type { TimerEntry } from "./timer-heap.ts";
 
@@ -91,7 +92,7 @@ export class Handle {
   }
 
   toString(): string {
-    return `<${this.constructor.name} ${this._describe()}>`;
+    return `<${this.constructor.name} ${this._describe()}${createdAt(this)}>`;
   }
 
   [inspect.custom](): string {
@@ -125,7 +126,7 @@ export class TimerHandle extends Handle implements TimerEntry {
   /** As asyncio's repr: `<TimerHandle when=1500 retry()>`, `<TimerHandle cancelled when=1500>`. */
   override toString(): string {
     return this._cancelled
-      ? `<TimerHandle cancelled when=${this._when}>`
-      : `<TimerHandle when=${this._when} ${this._describe()}>`;
+      ? `<TimerHandle cancelled when=${this._when}${createdAt(this)}>`
+      : `<TimerHandle when=${this._when} ${this._describe()}${createdAt(this)}>`;
   }
 }
