@@ -15,10 +15,12 @@
 export interface CancellationOrigin {
   /**
    * What cancelled: `"task"` (a task called `cancel()`), `"callback"` (a loop callback or code
-   * outside any task called `cancel()`), `"timeout"` (a `timeout()` scope expired),
-   * `"taskgroup"` (a TaskGroup aborted after a child failed or was cancelled), `"signal"` (SIGINT
-   * or an `AbortSignal`), `"shutdown"` (`run()` cancelling leftover tasks), or `"future"` (the
-   * awaited Future itself was cancelled).
+   * outside any task called `cancel()`), `"timeout"` (a `timeout()` or `waitFor()` deadline
+   * passed), `"taskgroup"` (a TaskGroup aborted because a child or its body failed or the task
+   * running it was cancelled, or `tg.cancel()` was called), `"signal"` (SIGINT cancelling the
+   * main task), `"shutdown"` (`run()` cancelling leftover tasks, or a deadlocked main task).
+   * `"future"` is part of the type but not produced at present: awaiting a Future that was
+   * cancelled with `future.cancel()` throws a `CancelledError` whose `origin` is `undefined`.
    */
   readonly kind: "task" | "callback" | "timeout" | "taskgroup" | "signal" | "shutdown" | "future";
   /** The task that requested the cancellation, if one did. */
