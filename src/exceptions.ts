@@ -280,6 +280,27 @@ export function isCancelledError(error: unknown): boolean {
 /**
  * Rethrows `error` if it is a cancellation ({@link isCancelledError}); otherwise returns, so the
  * caller can handle the real error.
+ *
+ * @example
+ * ```ts
+ * import { createTask, rethrowIfCancelled, run, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const poller = createTask(async () => {
+ *     for (;;) {
+ *       try {
+ *         await sleep(10); // stands for a request that may fail
+ *       } catch (error) {
+ *         rethrowIfCancelled(error); // a cancellation ends the loop
+ *         console.log("retrying after", error); // a real failure does not
+ *       }
+ *     }
+ *   });
+ *   await sleep(25);
+ *   poller.cancel();
+ *   await poller.then(undefined, () => {});
+ *   console.log(poller.cancelled()); // true
+ * });
+ * ```
  */
 export function rethrowIfCancelled(error: unknown): void {
   if (isCancelledError(error)) throw error;
