@@ -15,10 +15,12 @@
 export interface CancellationOrigin {
   /**
    * What cancelled: `"task"` (a task called `cancel()`), `"callback"` (a loop callback or code
-   * outside any task called `cancel()`), `"timeout"` (a `timeout()` scope expired),
-   * `"taskgroup"` (a TaskGroup aborted after a child failed or was cancelled), `"signal"` (SIGINT
-   * or an `AbortSignal`), `"shutdown"` (`run()` cancelling leftover tasks), or `"future"` (the
-   * awaited Future itself was cancelled).
+   * outside any task called `cancel()`), `"timeout"` (a `timeout()` or `waitFor()` deadline
+   * passed), `"taskgroup"` (a TaskGroup aborted because a child or its body failed or the task
+   * running it was cancelled, or `tg.cancel()` was called), `"signal"` (SIGINT cancelling the
+   * main task), `"shutdown"` (`run()` cancelling leftover tasks, or a deadlocked main task).
+   * `"future"` is part of the type but not produced at present: awaiting a Future that was
+   * cancelled with `future.cancel()` throws a `CancelledError` whose `origin` is `undefined`.
    */
   readonly kind: "task" | "callback" | "timeout" | "taskgroup" | "signal" | "shutdown" | "future";
   /** The task that requested the cancellation, if one did. */
@@ -278,6 +280,27 @@ export function isCancelledError(error: unknown): boolean {
 /**
  * Rethrows `error` if it is a cancellation ({@link isCancelledError}); otherwise returns, so the
  * caller can handle the real error.
+ *
+ * @example
+ * ```ts
+ * import { createTask, rethrowIfCancelled, run, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const poller = createTask(async () => {
+ *     for (;;) {
+ *       try {
+ *         await sleep(10); // stands for a request that may fail
+ *       } catch (error) {
+ *         rethrowIfCancelled(error); // a cancellation ends the loop
+ *         console.log("retrying after", error); // a real failure does not
+ *       }
+ *     }
+ *   });
+ *   await sleep(25);
+ *   poller.cancel();
+ *   await poller.then(undefined, () => {});
+ *   console.log(poller.cancelled()); // true
+ * });
+ * ```
  */
 export function rethrowIfCancelled(error: unknown): void {
   if (isCancelledError(error)) throw error;

@@ -45,6 +45,17 @@ export function createTask<T>(fn: () => T | PromiseLike<T>, options?: TaskOption
  * The Task running the current code, or `null` in a loop callback that is not part of a task.
  *
  * @throws {RuntimeError} outside `run()`.
+ *
+ * @example
+ * ```ts
+ * import { createTask, currentTask, getRunningLoop, run, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const task = createTask(() => currentTask()?.name, { name: "worker" });
+ *   console.log(await task); // "worker"
+ *   getRunningLoop().callSoon(() => console.log(currentTask())); // null
+ *   await sleep(0); // the callback above runs outside any task
+ * });
+ * ```
  */
 export function currentTask(): Task<unknown> | null {
   const store = als.getStore();
@@ -52,7 +63,21 @@ export function currentTask(): Task<unknown> | null {
   return "_isTask" in store ? (store as unknown as Task<unknown>) : null;
 }
 
-/** The tasks of the running loop that are not done yet (a new Set). @throws {RuntimeError} outside `run()`. */
+/**
+ * The tasks of the running loop that are not done yet, the current one included (a new Set).
+ *
+ * @throws {RuntimeError} outside `run()`.
+ *
+ * @example
+ * ```ts
+ * import { allTasks, createTask, currentTask, run, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   currentTask()!.name = "main";
+ *   createTask(() => sleep(10), { name: "sleeper" });
+ *   console.log([...allTasks()].map((task) => task.name)); // ["main", "sleeper"]
+ * });
+ * ```
+ */
 export function allTasks(): Set<Task<unknown>> {
   return new Set(getRunningLoop()._tasks);
 }
@@ -93,6 +118,17 @@ export type AwaitableOrFunction<T> = PromiseLike<T> | (() => T | PromiseLike<T>)
  * promise has no way to be stopped.
  *
  * @throws {TypeError} if `awaitable` is neither a promise-like nor a function.
+ *
+ * @example
+ * ```ts
+ * import { ensureFuture, run } from "asyncio-ts";
+ * await run(async () => {
+ *   const fut = ensureFuture(Promise.resolve(42)); // a Future that follows the promise
+ *   console.log(fut.done()); // false
+ *   console.log(await fut); // 42
+ *   console.log(fut.result()); // 42
+ * });
+ * ```
  */
 export function ensureFuture<T>(awaitable: AwaitableOrFunction<T>): Future<T> {
   if (awaitable instanceof Future) return awaitable;

@@ -97,7 +97,8 @@ export class Runner {
    * Runs `fn` as the main task on this runner's loop and returns its result.
    *
    * @throws {RuntimeError} (as a rejection) inside a running loop, while another `run()` of this
-   * runner is in progress, or once closed. {@link KeyboardInterrupt} after a SIGINT.
+   * runner is in progress, once closed, or when the program deadlocks (see {@link run}).
+   * {@link KeyboardInterrupt} after a SIGINT.
    */
   async run<T>(fn: () => T | PromiseLike<T>, options?: { name?: string }): Promise<T> {
     checkFunction("fn", fn, " (run takes the main function, e.g. run(main), not run(main()))");
@@ -323,10 +324,15 @@ function checkRunOptions(options: unknown): void {
  * reports their errors, shuts down the default executor and closes the loop, leaving nothing
  * that keeps the process alive.
  *
+ * If `main` waits on something nothing can complete any more (no callback, timer or I/O is left
+ * that could wake it), `run` cancels `main`, lets its cleanup run and rejects with a
+ * `RuntimeError` whose message starts with `run() deadlocked` and lists what each task waits on.
+ *
  * **Cancellation:** the first SIGINT (Ctrl-C) cancels `main`; `run` then rejects with
  * `KeyboardInterrupt`. A second SIGINT exits at once. `{ handleSignals: false }` disables this.
  *
- * @throws {RuntimeError} (as a rejection) when called from inside a running loop.
+ * @throws {RuntimeError} (as a rejection) when called from inside a running loop, or when the
+ * program deadlocks. {@link KeyboardInterrupt} after a SIGINT.
  *
  * @example
  * ```ts
