@@ -19,10 +19,10 @@ export interface CancellationOrigin {
    * passed), `"taskgroup"` (a TaskGroup aborted because a child or its body failed or the task
    * running it was cancelled, or `tg.cancel()` was called), `"signal"` (SIGINT cancelling the
    * main task), `"shutdown"` (`run()` cancelling leftover tasks, or a deadlocked main task).
-   * `"future"` is part of the type but not produced at present: awaiting a Future that was
-   * cancelled with `future.cancel()` throws a `CancelledError` whose `origin` is `undefined`.
+   * Awaiting a plain Future that was cancelled with `future.cancel()` throws a `CancelledError`
+   * whose `origin` is `undefined`.
    */
-  readonly kind: "task" | "callback" | "timeout" | "taskgroup" | "signal" | "shutdown" | "future";
+  readonly kind: "task" | "callback" | "timeout" | "taskgroup" | "signal" | "shutdown";
   /** The task that requested the cancellation, if one did. */
   readonly requester?: { readonly name: string } | null;
   /** For `"timeout"`: the deadline that expired, in loop time (ms). */
@@ -130,36 +130,70 @@ export class ExceptionGroup extends AggregateError {
   }
 
   /**
-   * The errors that match, kept in a group of the same message (nested groups are searched
-   * too), or `null` when none match. Python's `ExceptionGroup.subgroup`: `condition` is an error
-   * class (matched with `instanceof`) or a predicate.
+   * The errors that match, kept in a group of the same message, or `null` when none match.
+   * Python's `ExceptionGroup.subgroup`: `condition` is an error class (matched with
+   * `instanceof`) or a predicate, and it is tried on this group and on nested groups too, so a
+   * group that matches as a whole is kept whole (and `subgroup(() => true)` returns this group).
    */
   subgroup(condition: ErrorMatcher): ExceptionGroup | null {
     return this.split(condition)[0];
   }
 
   /**
-   * Splits the group into `[matching, rest]`, each a group or `null`. Python's `ExceptionGroup.split`.
+   * Splits the group into `[matching, rest]`, each a group or `null`: Python's
+   * `ExceptionGroup.split`. The condition is tried on this group first (a match returns
+   * `[this, null]`), then on each nested group, then on each single error. The groups made for
+   * the parts come from {@link derive} and keep this group's `cause` and `stack`.
    */
   split(condition: ErrorMatcher): [ExceptionGroup | null, ExceptionGroup | null] {
-    const predicate = toPredicate(condition);
-    const yes: unknown[] = [];
-    const no: unknown[] = [];
-    for (const e of this.errors) {
-      if (e instanceof ExceptionGroup) {
-        const [a, b] = e.split(predicate);
-        if (a) yes.push(a);
-        if (b) no.push(b);
-      } else if (predicate(e)) {
-        yes.push(e);
-      } else {
-        no.push(e);
-      }
-    }
-    const make = (list: unknown[]) =>
-      list.length === 0 ? null : new ExceptionGroup(this.groupMessage, list);
-    return [make(yes), make(no)];
+    return splitGroup(this, toPredicate(condition));
   }
+
+  /**
+   * A group of the same kind and message holding `errors`: what {@link split} and
+   * {@link subgroup} build their parts with (Python's `derive`). Override it in a subclass
+   * whose constructor takes other arguments.
+   */
+  derive(errors: readonly unknown[]): ExceptionGroup {
+    return new ExceptionGroup(this.groupMessage, errors);
+  }
+}
+
+function splitGroup(
+  group: ExceptionGroup,
+  predicate: (error: unknown) => boolean,
+): [ExceptionGroup | null, ExceptionGroup | null] {
+  if (predicate(group)) return [group, null];
+  const yes: unknown[] = [];
+  const no: unknown[] = [];
+  for (const e of group.errors) {
+    if (e instanceof ExceptionGroup) {
+      const [a, b] = splitGroup(e, predicate);
+      if (a !== null) yes.push(a);
+      if (b !== null) no.push(b);
+    } else if (predicate(e)) {
+      yes.push(e);
+    } else {
+      no.push(e);
+    }
+  }
+  return [derivePart(group, yes), derivePart(group, no)];
+}
+
+/** A part of a split: derived from `group`, with its cause and stack (Python copies both). */
+function derivePart(group: ExceptionGroup, errors: unknown[]): ExceptionGroup | null {
+  if (errors.length === 0) return null;
+  const part = group.derive(errors);
+  if ("cause" in group) {
+    Object.defineProperty(part, "cause", {
+      value: group.cause,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  if (group.stack !== undefined) part.stack = group.stack;
+  return part;
 }
 
 /**

@@ -171,6 +171,56 @@ describe("ExceptionGroup", () => {
     );
     assert.equal(group.subgroup(() => true)?.exceptions.length, 2);
   });
+
+  test("the condition is tried on the group itself and on nested groups, as in Python", () => {
+    const inner = new ExceptionGroup("inner", [new TypeError("b")]);
+    const group = new ExceptionGroup("outer", [new RangeError("a"), inner]);
+    // The whole group matches: it is returned as it is.
+    assert.deepEqual(group.split(ExceptionGroup), [group, null]);
+    assert.equal(
+      group.subgroup(() => true),
+      group,
+    );
+    assert.equal(group.subgroup(Error), group);
+    // A nested group that matches as a whole is kept whole.
+    const [match, rest] = group.split((e) => e instanceof ExceptionGroup && e.message === "inner");
+    assert.equal(match?.exceptions[0], inner);
+    assert.deepEqual(
+      rest?.exceptions.map((e) => (e as Error).message),
+      ["a"],
+    );
+    // Matching every leaf by type still builds a new group (the group is not a RangeError).
+    const ranges = new ExceptionGroup("r", [new RangeError("x")]);
+    const [all, none] = ranges.split(RangeError);
+    assert.notEqual(all, ranges);
+    assert.equal(none, null);
+  });
+
+  test("the parts keep the group's cause and stack and are built by derive()", () => {
+    const cause = new Error("root");
+    class Tagged extends ExceptionGroup {
+      constructor(
+        readonly tag: string,
+        errors: readonly unknown[],
+      ) {
+        super(`tagged ${tag}`, errors);
+      }
+      override derive(errors: readonly unknown[]): ExceptionGroup {
+        return new Tagged(this.tag, errors);
+      }
+    }
+    const group = new Tagged("t", [new RangeError("a"), new TypeError("b")]);
+    Object.defineProperty(group, "cause", { value: cause, configurable: true, writable: true });
+    const [match, rest] = group.split(RangeError);
+    for (const part of [match, rest]) {
+      assert.ok(part instanceof Tagged);
+      assert.equal(part.tag, "t");
+      assert.equal(part.cause, cause);
+      assert.equal(part.stack, group.stack);
+    }
+    const plain = new ExceptionGroup("p", [new RangeError("a")]);
+    assert.equal("cause" in (plain.subgroup(RangeError) as ExceptionGroup), false);
+  });
 });
 
 describe("stream errors", () => {
