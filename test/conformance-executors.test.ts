@@ -42,7 +42,7 @@ import { collectExceptions, GUARD, realRun, settled, until } from "./helpers.ts"
 
 const JOBS = new URL("./fixtures/io/jobs.mjs", import.meta.url);
 
-/** Four Int32 cells the jobs write (see jobs.mjs: 0 started, 1 release, 2 runs, 3 spins). */
+/** Int32 cells the jobs share (jobs.mjs: 0 started, 1 release, 2 runs, 3 spins). */
 function cells(): { shared: SharedArrayBuffer; cells: Int32Array } {
   const shared = new SharedArrayBuffer(64);
   return { shared, cells: new Int32Array(shared) };
@@ -78,7 +78,7 @@ describe("conformance: toThread (test_threads)", () => {
   );
 
   it(
-    "ten calls at once all run, on more calls than threads, and gather returns each result (test_to_thread_concurrent)",
+    "ten calls at once all run and gather returns each result (test_to_thread_concurrent)",
     GUARD,
     () =>
       realRun(async () => {
