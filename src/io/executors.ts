@@ -47,7 +47,10 @@ export interface ThreadPoolExecutorOptions {
   minWorkers?: number;
   /** An idle thread above `minWorkers` exits after this many ms. Default: 30000. */
   idleTimeout?: number;
-  /** `shutdown()` waits this long (ms) for running jobs before terminating them. Default: 30000. */
+  /**
+   * `shutdown()` waits this long (ms) for the submitted jobs (queued and running) before
+   * terminating them. Default: 30000.
+   */
   shutdownTimeout?: number;
   /** V8 heap limits of each worker (Node's `resourceLimits`). */
   resourceLimits?: {
@@ -234,6 +237,9 @@ export class ThreadPoolExecutor {
   #poolValue: Piscina | null = null;
   #shutdown = false;
   readonly #pending = new Set<JobFuture<unknown>>();
+  /** Called once {@link #pending} is empty, while `shutdown()` waits for it. */
+  #onIdle: (() => void) | null = null;
+  #closing: Promise<void> | null = null;
   #completed = 0;
   #cancelled = 0;
 
@@ -279,8 +285,7 @@ export class ThreadPoolExecutor {
     const name = checkExportName(exportName);
     if (this.#shutdown) throw new RuntimeError("cannot schedule new jobs after shutdown");
     const fut = new JobFuture<T>({ loop });
-    const pending = this.#pending;
-    pending.add(fut as JobFuture<unknown>);
+    this.#pending.add(fut as JobFuture<unknown>);
     const signal = fut._controller.signal;
     this.#getPool()
       .then((pool) => {
@@ -289,7 +294,7 @@ export class ThreadPoolExecutor {
       })
       .then(
         (value) => {
-          pending.delete(fut as JobFuture<unknown>);
+          this.#forget(fut as JobFuture<unknown>);
           if (fut.done()) {
             this.#cancelled++;
             return;
@@ -298,7 +303,7 @@ export class ThreadPoolExecutor {
           fut.setResult(value as T);
         },
         (error: unknown) => {
-          pending.delete(fut as JobFuture<unknown>);
+          this.#forget(fut as JobFuture<unknown>);
           if (fut.done()) {
             this.#cancelled++;
             return;
@@ -317,19 +322,58 @@ export class ThreadPoolExecutor {
   }
 
   /**
-   * Stops accepting jobs and releases the threads once the submitted jobs are done (after
-   * `shutdownTimeout` ms, running jobs are terminated). With `cancelFutures`, jobs not started
-   * are cancelled; with `wait: false`, returns without waiting.
+   * Stops accepting jobs and releases the threads once every job submitted has run to its end,
+   * the queued ones included, as Python's `shutdown(wait=True)` (after `shutdownTimeout` ms,
+   * the jobs still running are terminated and those still queued dropped). With
+   * `cancelFutures`, the jobs not started are cancelled instead; with `wait: false`, returns
+   * without waiting (the jobs still run). Calling it again waits for the same shutdown.
    */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     checkOptions("options", options);
     const wait = options.wait ?? true;
     const force = options.cancelFutures ?? false;
     this.#shutdown = true;
-    const poolPromise = this.#pool;
-    if (poolPromise === null) return;
-    const closing = poolPromise.then((pool) => pool.close({ force }));
-    if (wait) await closing;
+    if (this.#closing === null) {
+      const poolPromise = this.#pool;
+      if (poolPromise === null) return;
+      this.#closing = this.#close(poolPromise, force);
+    }
+    if (wait) await this.#closing;
+  }
+
+  async #close(poolPromise: Promise<Piscina>, cancelQueued: boolean): Promise<void> {
+    const pool = await poolPromise;
+    // With force, piscina drops the queued jobs (their Futures are cancelled) and waits for the
+    // running ones. Without it, piscina's close() would wait only for the jobs already on a
+    // thread and drop the queued ones: wait for every submitted job here first.
+    if (cancelQueued) await pool.close({ force: true });
+    else if (await this.#idle(this.#options.shutdownTimeout ?? 30_000)) await pool.close();
+    else await pool.destroy();
+  }
+
+  /** Resolves to true once no submitted job is pending, or to false after `timeoutMs`. */
+  #idle(timeoutMs: number): Promise<boolean> {
+    if (this.#pending.size === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      // Beyond setTimeout's range (Infinity included) there is no time limit.
+      const timer =
+        timeoutMs <= 2 ** 31 - 1 ? setTimeout(() => resolve(false), timeoutMs) : undefined;
+      // The jobs' threads keep the process alive; this timer alone must not.
+      timer?.unref();
+      this.#onIdle = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
+  #forget(fut: JobFuture<unknown>): void {
+    this.#pending.delete(fut);
+    if (this.#pending.size === 0 && this.#onIdle !== null) {
+      const onIdle = this.#onIdle;
+      this.#onIdle = null;
+      onIdle();
+    }
   }
 
   /** `await using` shuts the executor down, waiting for its jobs. */
@@ -398,6 +442,9 @@ registry.runInExecutor = <T>(
   exportName: unknown,
   args: unknown[],
 ): Future<T> => {
+  // As asyncio's run_in_executor, whatever the executor: a job on a closed loop would deliver
+  // its result to a Future nobody can await any more.
+  if (loop.isClosed()) throw new RuntimeError("Event loop is closed");
   if (executor === null || executor === undefined) executor = defaultExecutor(loop);
   else if (!(executor instanceof ThreadPoolExecutor)) {
     throw typeError("executor", "a ThreadPoolExecutor or null (the default executor)", executor);

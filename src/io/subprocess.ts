@@ -107,7 +107,9 @@ function stdioEntry(name: string, value: StdioOption): "pipe" | "ignore" | "inhe
  *
  * **Differences from asyncio:** `sendSignal` takes a signal name or number and does nothing once
  * the child has exited; `communicate()` returns `[stdout, stderr]` with `null` for streams that
- * are not pipes.
+ * are not pipes. A `PIPE` stream is a Unix socketpair (libuv makes no other kind), where asyncio
+ * gives the child a pipe: a child that opens `/dev/stdin` or `/dev/stdout` by name gets `ENXIO`
+ * on Linux; reading and writing its descriptors 0, 1 and 2 works as usual.
  *
  * @example
  * ```ts
@@ -456,12 +458,20 @@ async function create(
     child.once("exit", (code, signal) => resolve([code, signal]));
   });
   const started = loop.createFuture<void>();
-  const onSpawn = () => {
-    if (!started.done()) started.setResult(undefined);
-  };
-  const onError = (error: Error) => {
-    if (!started.done()) started.setException(error);
-  };
+  // `started` is settled from a loop callback, not from the nextTick on which Node reports the
+  // spawn (or its error): by then the caller's task has registered its wait on `started`. A
+  // task cancelled right after an eager start (`createTask(…, { eagerStart: true })` then
+  // `cancel()`) thus gets its CancelledError at `await started` below, which kills the child;
+  // settled on the nextTick, `started` would be done before the wait was registered, the
+  // creation would complete, and the task would end cancelled with the running child lost.
+  const onSpawn = () =>
+    loop.callSoon(() => {
+      if (!started.done()) started.setResult(undefined);
+    });
+  const onError = (error: Error) =>
+    loop.callSoon(() => {
+      if (!started.done()) started.setException(error);
+    });
   child.once("spawn", onSpawn);
   child.once("error", onError);
   // Wire the pipes at once: Node discards the output of a child that exits before its pipes
