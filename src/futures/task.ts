@@ -60,7 +60,8 @@ export interface TaskOptions {
   name?: string;
   /**
    * Run the function synchronously, inside `createTask`, up to its first wait (asyncio 3.12
-   * eager tasks). Default: false, the task starts on a later loop iteration.
+   * eager tasks). Default: false, the task starts on a later loop iteration. On a loop that is
+   * not running (a `Runner`'s loop between runs) the task starts lazily, as asyncio does.
    */
   eagerStart?: boolean;
 }
@@ -232,7 +233,9 @@ export class Task<T = unknown>
     this._name = options?.name ?? ++taskCounter;
     loop._tasks.add(this as Task<unknown>);
     if (instrument.active) instrument.emit("created", this);
-    if (options?.eagerStart === true) {
+    // As asyncio: an eager start needs a running loop (one created on a `Runner`'s idle loop
+    // would run with no loop to wake it); otherwise the task starts lazily.
+    if (options?.eagerStart === true && loop.isRunning()) {
       // In a scope of its own, as a lazy start: the task's AsyncLocalStorage changes
       // (`enterWith`) stay in the task, as asyncio runs an eager step in the task's context copy.
       const context = RESOURCE_CARRIES_TASK
