@@ -235,3 +235,49 @@ describe("toThread and runInExecutor", () => {
     }),
   );
 });
+
+describe("the loop's default executor", () => {
+  it("setDefaultExecutor makes runInExecutor(null) and toThread use the given pool", GUARD, () =>
+    realRun(async () => {
+      const loop = getRunningLoop();
+      const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+      loop.setDefaultExecutor(pool);
+      assert.equal(await loop.runInExecutor<number>(null, JOBS, "add", 1, 2), 3);
+      assert.equal(await toThread<number>(JOBS, "add", 3, 4), 7);
+      // Both jobs ran on the pool that was set.
+      assert.equal(pool.statistics().completed, 2);
+      assert.throws(() => loop.setDefaultExecutor({} as never), {
+        name: "TypeError",
+        message: /`executor`.*ThreadPoolExecutor/,
+      });
+      // The bad call left the default as it was.
+      await toThread(JOBS, "add", 0, 0);
+      assert.equal(pool.statistics().completed, 3);
+    }),
+  );
+
+  it(
+    "shutdownDefaultExecutor waits for the jobs, then the default executor is refused",
+    GUARD,
+    () =>
+      realRun(async () => {
+        const loop = getRunningLoop();
+        const shared = new SharedArrayBuffer(64);
+        const job = loop.runInExecutor<number>(null, JOBS, "markAfter", shared, 0, 50);
+        await loop.shutdownDefaultExecutor();
+        // The job submitted before had finished by then.
+        assert.equal(job.done(), true);
+        assert.equal(new Int32Array(shared)[0], 1);
+        assert.throws(() => loop.runInExecutor(null, JOBS, "add", 1, 1), {
+          name: "RuntimeError",
+          message: /Executor shutdown has been called/,
+        });
+        assert.throws(() => toThread(JOBS, "add", 1, 1), RuntimeError);
+        // An explicit executor still works, and a second call does nothing more.
+        const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+        assert.equal(await loop.runInExecutor<number>(pool, JOBS, "add", 2, 2), 4);
+        await pool.shutdown();
+        await loop.shutdownDefaultExecutor();
+      }),
+  );
+});

@@ -18,6 +18,10 @@ interface Registry {
     exportName: unknown,
     args: unknown[],
   ): Future<T>;
+  /** Filled by the I/O layer (src/io/executors.ts). */
+  setDefaultExecutor(loop: EventLoop, executor: unknown): void;
+  /** Filled by the I/O layer (src/io/executors.ts). */
+  shutdownDefaultExecutor(loop: EventLoop): Promise<void>;
 }
 
 function notLoaded(): never {
@@ -28,4 +32,6 @@ export const registry: Registry = {
   createFuture: notLoaded,
   createTask: notLoaded,
   runInExecutor: notLoaded,
+  setDefaultExecutor: notLoaded,
+  shutdownDefaultExecutor: notLoaded,
 };

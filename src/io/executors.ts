@@ -429,7 +429,9 @@ export class ThreadPoolExecutor {
 /** The executor `runInExecutor(null, …)` uses on `loop`, created on first use. */
 function defaultExecutor(loop: EventLoop): ThreadPoolExecutor {
   const io = loopIo(loop);
-  if (io.shutDown) throw new RuntimeError("Executor shutdown has been called");
+  if (io.shutDown || io.executorShutDown) {
+    throw new RuntimeError("Executor shutdown has been called");
+  }
   let executor = io.defaultExecutor;
   if (executor === null) executor = io.defaultExecutor = new ThreadPoolExecutor();
   return executor as ThreadPoolExecutor;
@@ -450,6 +452,23 @@ registry.runInExecutor = <T>(
     throw typeError("executor", "a ThreadPoolExecutor or null (the default executor)", executor);
   }
   return (executor as ThreadPoolExecutor)._submit<T>(loop, moduleUrl, exportName, args);
+};
+
+registry.setDefaultExecutor = (loop: EventLoop, executor: unknown): void => {
+  if (!(executor instanceof ThreadPoolExecutor)) {
+    throw typeError("executor", "a ThreadPoolExecutor", executor);
+  }
+  if (loop.isClosed()) throw new RuntimeError("Event loop is closed");
+  loopIo(loop).defaultExecutor = executor;
+};
+
+registry.shutdownDefaultExecutor = async (loop: EventLoop): Promise<void> => {
+  if (loop.isClosed()) throw new RuntimeError("Event loop is closed");
+  const io = loopIo(loop);
+  io.executorShutDown = true;
+  const executor = io.defaultExecutor;
+  io.defaultExecutor = null;
+  if (executor !== null) await executor.shutdown();
 };
 
 /**

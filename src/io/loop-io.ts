@@ -32,6 +32,8 @@ export class LoopIo implements ClosableExecutor {
   /** The executor `runInExecutor(null, …)` and `toThread` use, once created. */
   defaultExecutor: ClosableExecutor | null = null;
   shutDown = false;
+  /** `shutdownDefaultExecutor()` was called: no default executor any more. */
+  executorShutDown = false;
 
   /** Adds a resource; throws once the loop is shutting down. */
   track(resource: IoResource): void {

@@ -328,6 +328,26 @@ export class EventLoop implements HandleOwner {
   }
 
   /**
+   * Makes `executor` (a `ThreadPoolExecutor`) the one `runInExecutor(null, …)` and `toThread`
+   * use on this loop: asyncio's `set_default_executor`. The executor it replaces is not shut
+   * down; `run()` shuts down the one set last.
+   * @throws {TypeError} if `executor` is not a `ThreadPoolExecutor`.
+   */
+  setDefaultExecutor(executor: ClosableExecutor): void {
+    registry.setDefaultExecutor(this, executor);
+  }
+
+  /**
+   * Shuts the default executor down and waits until its jobs have finished and its threads have
+   * exited (bounded by the executor's `shutdownTimeout`): asyncio's `shutdown_default_executor`.
+   * Afterwards `runInExecutor(null, …)` and `toThread` throw `RuntimeError`. `run()` does this
+   * itself at the end; call it to release the threads earlier.
+   */
+  shutdownDefaultExecutor(): Promise<void> {
+    return registry.shutdownDefaultExecutor(this);
+  }
+
+  /**
    * Sets the function called for errors nobody else handles (a callback that threw, a task error
    * never retrieved, an error during shutdown); `null` restores the default, which logs to
    * `console.error`.
