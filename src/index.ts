@@ -40,7 +40,13 @@ export {
   type FutureState,
 } from "./futures/future.ts";
 export { sleep } from "./futures/sleep.ts";
-export { Task, type TaskOptions } from "./futures/task.ts";
+export {
+  createEagerTaskFactory,
+  eagerTaskFactory,
+  Task,
+  type TaskFactory,
+  type TaskOptions,
+} from "./futures/task.ts";
 
 // Introspection and tracing (loading the entry point installs the global introspection hook
 // that `asyncio-ts ps`/`pstree` read from outside the process).

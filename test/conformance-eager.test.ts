@@ -1,7 +1,9 @@
 /**
  * Conformance: eager tasks (CPython's test_eager_task_factory, the eager_start tests of
  * test_tasks) and awaitables (test_pep492), translated to `createTask(fn, { eagerStart: true })`:
- * asyncio-ts has no task factory, so each scenario creates its eager tasks explicitly. Virtual
+ * each scenario creates its eager tasks explicitly. The task factory itself
+ * (`loop.setTaskFactory`, `eagerTaskFactory`, `createEagerTaskFactory`: test_eager_task_factory_set
+ * and the custom-task-class variants) is tested in tasks.test.ts ("task factories"). Virtual
  * clock throughout.
  *
  * Covered elsewhere: test_await_future_during_eager_step, test_eager_completion,
@@ -13,8 +15,8 @@
  * locks.test.ts and semaphores.test.ts (`await using`), `async for` over a StreamReader is in
  * streams.test.ts, and get_stack() of a running task is in tasks.test.ts.
  *
- * Do not apply: test_eager_task_factory_set and the task-counting factories (no task factory:
- * the count of lazy tasks becomes the start order below), test_staggered_race_* (no
+ * Do not apply: the task-counting factories (the count of lazy tasks becomes the start order
+ * below), test_staggered_race_* (no
  * staggered_race in the API), test_issue105987 (C internals), test_iscoroutine*,
  * test_types_coroutine and coroutine origin tracking (no coroutine objects: a JavaScript async
  * function starts when called), test_double_await (a promise may be awaited any number of times;

@@ -16,14 +16,21 @@ import vm from "node:vm";
 import {
   allTasks,
   CancelledError,
+  createEagerTaskFactory,
   createTask,
   currentSignal,
   currentTask,
+  eagerTaskFactory,
+  ensureFuture,
   Future,
+  gather,
   getRunningLoop,
+  Runner,
   RuntimeError,
   sleep,
-  type Task,
+  Task,
+  type TaskFactory,
+  taskGroup,
 } from "../src/index.ts";
 import { runVirtual } from "./helpers.ts";
 
@@ -1037,5 +1044,111 @@ describe("sleep(0) inside a task", () => {
       return log;
     });
     assert.deepEqual(outcome, ["seq0", "seq1", "seq2", "a", "b", "slept again after the cancel"]);
+  });
+});
+
+describe("task factories (asyncio's set_task_factory)", () => {
+  test("every way of making a task goes through the loop's factory, with the options given", async () => {
+    const seen: Array<[string | undefined, boolean | undefined]> = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      assert.equal(loop.getTaskFactory(), null);
+      const factory: TaskFactory = (l, fn, options) => {
+        assert.equal(l, loop);
+        seen.push([options.name, options.eagerStart]);
+        return new Task(fn, { ...options, loop: l });
+      };
+      loop.setTaskFactory(factory);
+      assert.equal(loop.getTaskFactory(), factory);
+      await createTask(async () => {}, { name: "a", eagerStart: false });
+      await loop.createTask(async () => {}, { name: "b" });
+      await taskGroup(async (tg) => {
+        tg.createTask(async () => {}, { name: "c" });
+      });
+      await gather([async () => 1]);
+      await ensureFuture(async () => 2);
+      // new Task() does not.
+      await new Task(async () => {}, { loop, name: "direct" });
+      loop.setTaskFactory(null);
+      await createTask(async () => {}, { name: "after reset" });
+    });
+    assert.deepEqual(seen, [
+      ["a", false],
+      ["b", undefined],
+      ["c", undefined],
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
+  });
+
+  test("eagerTaskFactory starts tasks eagerly unless a task says eagerStart: false", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.setTaskFactory(eagerTaskFactory);
+      const order: string[] = [];
+      const eager = createTask(async () => {
+        order.push("eager ran");
+      });
+      const lazy = createTask(
+        async () => {
+          order.push("lazy ran");
+        },
+        { eagerStart: false },
+      );
+      order.push("created");
+      await eager;
+      await lazy;
+      assert.deepEqual(order, ["eager ran", "created", "lazy ran"]);
+    });
+  });
+
+  test("createEagerTaskFactory makes eager tasks of a Task subclass", async () => {
+    class Tagged<T> extends Task<T> {
+      readonly tag = "tagged";
+    }
+    await runVirtual(async () => {
+      getRunningLoop().setTaskFactory(createEagerTaskFactory(Tagged));
+      let ran = false;
+      const task = createTask(async () => {
+        ran = true;
+      });
+      assert.equal(ran, true);
+      assert.ok(task instanceof Tagged);
+      await task;
+    });
+    assert.throws(() => createEagerTaskFactory(Future as never), {
+      name: "TypeError",
+      message: /`taskClass`.*Task or a subclass/,
+    });
+  });
+
+  test("Runner.run's main task is made by the factory too", async () => {
+    await using runner = new Runner({ clock: "virtual", handleSignals: false });
+    const made: string[] = [];
+    runner.getLoop().setTaskFactory((loop, fn, options) => {
+      made.push(options.name ?? "?");
+      return new Task(fn, { ...options, loop });
+    });
+    assert.equal(await runner.run(async () => currentTask()?.name, { name: "main" }), "main");
+    assert.deepEqual(made, ["main"]);
+  });
+
+  test("bad factories and bad results are TypeErrors; the loop keeps its factory", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      assert.throws(() => loop.setTaskFactory(42 as never), {
+        name: "TypeError",
+        message: /`factory`.*a function or null/,
+      });
+      assert.equal(loop.getTaskFactory(), null);
+      loop.setTaskFactory((() => ({ not: "a task" })) as never);
+      assert.throws(() => createTask(async () => {}), {
+        name: "TypeError",
+        message: /task factory's result.*a Task/,
+      });
+      // Arguments are checked before the factory sees them.
+      assert.throws(() => createTask(Promise.resolve() as never), { name: "TypeError" });
+      loop.setTaskFactory(null);
+    });
   });
 });

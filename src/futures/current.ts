@@ -4,10 +4,11 @@
  */
 import { RuntimeError } from "../exceptions.ts";
 import { als, NO_LOOP_MESSAGE } from "../internal/context.ts";
+import { registry } from "../internal/registry.ts";
 import { typeError } from "../internal/validate.ts";
 import { getRunningLoop, runningLoopOrNull } from "../loop/running.ts";
 import { Future } from "./future.ts";
-import { Task, type TaskOptions } from "./task.ts";
+import { makeTask, Task, type TaskOptions } from "./task.ts";
 
 /**
  * Starts `fn` as a Task on the running loop and returns the Task. The task begins on a later
@@ -38,6 +39,14 @@ import { Task, type TaskOptions } from "./task.ts";
  * ```
  */
 export function createTask<T>(fn: () => T | PromiseLike<T>, options?: TaskOptions): Task<T> {
+  if (registry.taskFactorySet) {
+    // Some loop has a task factory: this one may.
+    const store = als.getStore();
+    if (store !== undefined) {
+      const loop = "_isTask" in store ? store._loop : store;
+      if (loop._taskFactory !== null) return makeTask(loop, fn, options);
+    }
+  }
   return new Task(fn, options);
 }
 

@@ -561,11 +561,79 @@ function checkTaskArgs(fn: unknown, options: unknown): void {
   }
 }
 
+/**
+ * What makes a loop's tasks (see `loop.setTaskFactory`): asyncio's task factory, called as
+ * `factory(loop, fn, options)` with the options given to `createTask` (a copy, never
+ * `undefined`). It must return a `Task` running `fn` on `loop`, typically
+ * `new Task(fn, { ...options, loop })` or an instance of a subclass.
+ */
+export type TaskFactory = <T>(
+  loop: EventLoop,
+  fn: () => T | PromiseLike<T>,
+  options: TaskOptions,
+) => Task<T>;
+
+/**
+ * Makes a task of `loop`: through the loop's task factory if it has one, else `new Task`.
+ * @internal
+ */
+export function makeTask<T>(
+  loop: EventLoop,
+  fn: () => T | PromiseLike<T>,
+  options: TaskOptions | undefined,
+): Task<T> {
+  const factory = loop._taskFactory;
+  if (factory === null)
+    return new Task(fn, options === undefined ? { loop } : { ...options, loop });
+  checkTaskArgs(fn, options);
+  const task = factory(loop, fn, options === undefined ? {} : { ...options });
+  if (!(task instanceof Task)) throw typeError("the task factory's result", "a Task", task);
+  return task;
+}
+
+/**
+ * A task factory that starts every task eagerly, as if each `createTask` had
+ * `eagerStart: true` (unless it says `eagerStart: false`): asyncio 3.12's `eager_task_factory`.
+ * A task that finishes without waiting then costs no loop iteration at all.
+ *
+ * @example
+ * ```ts
+ * import { createTask, eagerTaskFactory, getRunningLoop, run } from "asyncio-ts";
+ * await run(async () => {
+ *   getRunningLoop().setTaskFactory(eagerTaskFactory);
+ *   const order: string[] = [];
+ *   const task = createTask(async () => {
+ *     order.push("task runs");
+ *   });
+ *   order.push("createTask returned");
+ *   await task;
+ *   console.log(order); // [ 'task runs', 'createTask returned' ]
+ * });
+ * ```
+ */
+export const eagerTaskFactory: TaskFactory = createEagerTaskFactory(Task);
+
+/**
+ * A task factory that makes eager tasks of a class of your own (a subclass of `Task` taking the
+ * same arguments): asyncio 3.12's `create_eager_task_factory`.
+ * @throws {TypeError} if `taskClass` is not `Task` or a subclass of it.
+ */
+export function createEagerTaskFactory(
+  taskClass: new <T>(
+    fn: () => T | PromiseLike<T>,
+    options: TaskOptions & { loop: EventLoop },
+  ) => Task<T>,
+): TaskFactory {
+  if (taskClass !== Task && !((taskClass as { prototype?: unknown })?.prototype instanceof Task)) {
+    throw typeError("taskClass", "Task or a subclass of it", taskClass);
+  }
+  return (loop, fn, options) =>
+    new taskClass(fn, { ...options, eagerStart: options.eagerStart ?? true, loop });
+}
+
 registry.createTask = <T>(
   loop: EventLoop,
   fn: () => T | PromiseLike<T>,
   options?: TaskOptions,
-): Task<T> => {
-  return new Task(fn, options === undefined ? { loop } : { ...options, loop });
-};
+): Task<T> => makeTask(loop, fn, options);
 registry.createFuture = <T>(loop: EventLoop): Future<T> => new Future<T>({ loop });

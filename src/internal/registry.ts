@@ -8,6 +8,8 @@ import type { Task, TaskOptions } from "../futures/task.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 
 interface Registry {
+  /** Whether any loop ever had a task factory: until then `createTask` skips looking. */
+  taskFactorySet: boolean;
   createFuture<T>(loop: EventLoop): Future<T>;
   createTask<T>(loop: EventLoop, fn: () => T | PromiseLike<T>, options?: TaskOptions): Task<T>;
   /** Filled by the I/O layer (src/io/executors.ts). */
@@ -29,6 +31,7 @@ function notLoaded(): never {
 }
 
 export const registry: Registry = {
+  taskFactorySet: false,
   createFuture: notLoaded,
   createTask: notLoaded,
   runInExecutor: notLoaded,

@@ -21,7 +21,7 @@ import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
-import type { Task, TaskOptions } from "../futures/task.ts";
+import type { Task, TaskFactory, TaskOptions } from "../futures/task.ts";
 import { als, noteLoopRunning, type TaskStore, untagged } from "../internal/context.ts";
 import { creationStackOf, recordCreation } from "../internal/debug-stacks.ts";
 import { registry } from "../internal/registry.ts";
@@ -176,6 +176,8 @@ export class EventLoop implements HandleOwner {
   readonly _unretrieved: Set<Future<unknown>> = new Set();
   /** The executor `runInExecutor(null, …)` uses, once created. @internal */
   _defaultExecutor: ClosableExecutor | null = null;
+  /** What makes this loop's tasks, or null for `new Task`. @internal */
+  _taskFactory: TaskFactory | null = null;
 
   constructor(options: EventLoopOptions = {}) {
     checkOptions("options", options);
@@ -325,6 +327,27 @@ export class EventLoop implements HandleOwner {
     ...args: unknown[]
   ): Future<T> {
     return registry.runInExecutor<T>(this, executor, moduleUrl, exportName, args);
+  }
+
+  /**
+   * Sets the function that makes this loop's tasks, or `null` for the default (`new Task`):
+   * asyncio's `set_task_factory`. `createTask`, `loop.createTask`, `TaskGroup.createTask`,
+   * the functions given to `gather`/`wait`/`ensureFuture`, and `Runner.run`'s main task all go
+   * through it; `new Task(…)` does not. The factory is called as `factory(loop, fn, options)` and
+   * must return a `Task` on this loop; {@link eagerTaskFactory} makes every task eager.
+   * @throws {TypeError} if `factory` is neither a function nor `null`.
+   */
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null) {
+      checkFunction("factory", factory, " or null");
+      registry.taskFactorySet = true;
+    }
+    this._taskFactory = factory;
+  }
+
+  /** The task factory set with {@link setTaskFactory}, or `null`. */
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
   }
 
   /**

@@ -16,7 +16,7 @@
 import { inspect } from "node:util";
 import { KeyboardInterrupt, RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
-import { Task } from "../futures/task.ts";
+import { makeTask, Task } from "../futures/task.ts";
 import { als } from "../internal/context.ts";
 import { checkFunction, checkOptions, typeError } from "../internal/validate.ts";
 import type { Clock } from "../loop/clock.ts";
@@ -107,7 +107,11 @@ export class Runner {
     if (this.#state === "running") throw new RuntimeError("Runner.run() is already running");
     if (this.#state !== "initialized") throw new RuntimeError("Runner is closed");
     const loop = this.getLoop();
-    const task = new Task(fn, { loop, name: options?.name });
+    const task = makeTask(
+      loop,
+      fn,
+      options?.name === undefined ? undefined : { name: options.name },
+    );
     this.#mainTask = task as Task<unknown>;
     this.#interrupts = 0;
     this.#state = "running";

@@ -36,7 +36,7 @@ import {
 } from "../exceptions.ts";
 import { currentTask } from "../futures/current.ts";
 import { Future } from "../futures/future.ts";
-import { Task, type TaskOptions } from "../futures/task.ts";
+import { makeTask, type Task, type TaskOptions } from "../futures/task.ts";
 import { markAwaiter } from "../internal/awaiter.ts";
 import { checkFunction, checkOptions } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
@@ -194,7 +194,7 @@ export class TaskGroup {
       throw new RuntimeError(`TaskGroup ${this} is finished`);
     }
     if (this.#aborting) throw new RuntimeError(`TaskGroup ${this} is shutting down`);
-    const task = new Task(fn, { ...options, loop: this.#loop! });
+    const task = makeTask(this.#loop!, fn, options);
     // Added (and the callback scheduled) even if an eager task is already done, so that its
     // failure cancels the parent at the right time (gh-128550).
     this.#tasks.add(task as Task<unknown>);
