@@ -251,14 +251,6 @@ export class WaiterList {
     w._wake();
     return true;
   }
-
-  /** Moves every waiter of `other` to the back of this list, in order. */
-  takeAll(other: WaiterList): void {
-    for (let w = other.head; w !== null; w = other.head) {
-      other.remove(w);
-      this.push(w);
-    }
-  }
 }
 
 /**
