@@ -143,8 +143,12 @@ export class Waiter implements Waitable, ReadyEntry {
   _run(): TaskStore | null | typeof NO_STEP {
     if (this._state === CANCELLED) {
       this._state = SETTLED;
+      // A second cancel() before this delivery found the wait already cancelled and set
+      // `_mustCancel`; like asyncio's __step, one resumption delivers both requests.
+      const task = this._task;
+      if (task !== null) task._mustCancel = false;
       this._reject(this._payload);
-      return this._task;
+      return task;
     }
     if (this._state !== WOKEN) return NO_STEP;
     const task = this._task;
