@@ -204,6 +204,54 @@ describe("Barrier", () => {
     });
   });
 
+  test("the tasks a tripped barrier releases all resume in the same loop iteration", async () => {
+    await runVirtual(async () => {
+      // CPython 3.13 (notify_all wakes every waiter at once): [2, 0, 1] after two iterations.
+      const barrier = new Barrier(3);
+      const order: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        createTask(async () => {
+          await barrier.wait();
+          order.push(i);
+        });
+      }
+      await sleep(0);
+      await sleep(0);
+      assert.deepEqual(order, [2, 0, 1]);
+    });
+  });
+
+  test("a waiter cancelled in wait() passes a wake-up to the first parked task, as asyncio's Condition", async () => {
+    await runVirtual(async () => {
+      // The sequence CPython 3.13 gives: w2's cancellation wakes the first parked task
+      // spuriously, which waits again at the back of the line: w1's second round is one
+      // iteration earlier than without it.
+      const barrier = new Barrier(3);
+      const log: string[] = [];
+      const tasks = [0, 1, 2, 3].map((i) =>
+        createTask(async () => {
+          for (let round = 0; round < 2; round++) {
+            try {
+              log.push(`w${i}:${await barrier.wait()}`);
+            } catch (e) {
+              assert.ok(e instanceof CancelledError);
+              log.push(`w${i}:cancelled`);
+              return;
+            }
+          }
+        }),
+      );
+      await sleep(0);
+      tasks[2].cancel();
+      await settle(2);
+      assert.deepEqual(log, ["w2:2", "w0:0", "w1:1", "w2:cancelled", "w0:2", "w1:0"]);
+      await settle(5);
+      assert.deepEqual(log.slice(6), ["w3:1"]);
+      assert.equal(barrier.nWaiting, 1);
+      for (const t of tasks) t.cancel();
+    });
+  });
+
   test("reset() on an idle barrier leaves it filling", async () => {
     await runVirtual(async () => {
       const barrier = new Barrier(1);

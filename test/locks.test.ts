@@ -200,6 +200,35 @@ describe("Lock", () => {
     });
   });
 
+  test("two cancel() calls before a waiter resumes deliver one CancelledError, as asyncio", async () => {
+    await runVirtual(async () => {
+      // asyncio's Task.__step consumes _must_cancel with the cancelled wait: CPython 3.13 prints
+      // "cancelled 2" then "next wait ok".
+      const lock = new Lock();
+      await lock.acquire();
+      const log: string[] = [];
+      const waiter = createTask(async () => {
+        try {
+          await lock.acquire();
+        } catch (e) {
+          assert.ok(e instanceof CancelledError);
+          log.push(`cancelled ${waiter.cancelling()}`);
+        }
+        await gate.wait();
+        log.push("next wait ok");
+      });
+      const gate = new Event();
+      await settle();
+      waiter.cancel();
+      waiter.cancel();
+      await settle();
+      gate.set();
+      await waiter;
+      assert.deepEqual(log, ["cancelled 2", "next wait ok"]);
+      assert.equal(lock.locked(), true);
+    });
+  });
+
   test("a newcomer gets the lock when the only waiter was cancelled before the release", async () => {
     await runVirtual(async () => {
       const lock = new Lock();

@@ -27,6 +27,7 @@ import {
   currentTask,
   getRunningLoop,
   Lock,
+  PriorityQueue,
   Queue,
   QueueShutDown,
   sleep,
@@ -405,3 +406,117 @@ function drain(q: Queue<number>): number[] {
   while (!q.empty()) out.push(q.getNowait());
   return out;
 }
+
+/**
+ * CPython's heapq (Lib/heapq.py) transliterated: `heappush` and `heappop` with `_siftdown` and
+ * `_siftup`, using only `<`. The reference for the order in which PriorityQueue hands out items
+ * that compare equal.
+ */
+function heapqPush<T>(heap: T[], item: T, lt: (a: T, b: T) => boolean): void {
+  heap.push(item);
+  siftdown(heap, 0, heap.length - 1, lt);
+}
+function heapqPop<T>(heap: T[], lt: (a: T, b: T) => boolean): T {
+  const last = heap.pop() as T;
+  if (heap.length === 0) return last;
+  const top = heap[0];
+  heap[0] = last;
+  const end = heap.length;
+  let pos = 0;
+  let child = 1;
+  while (child < end) {
+    const right = child + 1;
+    if (right < end && !lt(heap[child], heap[right])) child = right;
+    heap[pos] = heap[child];
+    pos = child;
+    child = 2 * pos + 1;
+  }
+  heap[pos] = last;
+  siftdown(heap, 0, pos, lt);
+  return top;
+}
+function siftdown<T>(heap: T[], start: number, pos: number, lt: (a: T, b: T) => boolean): void {
+  const item = heap[pos];
+  while (pos > start) {
+    const parent = (pos - 1) >> 1;
+    if (!lt(item, heap[parent])) break;
+    heap[pos] = heap[parent];
+    pos = parent;
+  }
+  heap[pos] = item;
+}
+
+describe("PriorityQueue, property-based", () => {
+  type Entry = { priority: number; id: number };
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("put" as const), priority: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ kind: fc.constant("get" as const) }),
+  );
+
+  test("items that compare equal come out in heapq's order, as from asyncio's PriorityQueue", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const byPriority = (a: Entry, b: Entry) => a.priority - b.priority;
+        const q = new PriorityQueue<Entry>(0, { comparator: byPriority });
+        const reference: Entry[] = [];
+        const lt = (a: Entry, b: Entry) => a.priority < b.priority;
+        let id = 0;
+        for (const o of ops) {
+          if (o.kind === "put") {
+            const entry = { priority: o.priority, id: id++ };
+            q.putNowait(entry);
+            heapqPush(reference, entry, lt);
+          } else if (reference.length > 0) {
+            assert.equal(q.getNowait().id, heapqPop(reference, lt).id);
+          }
+        }
+        while (reference.length > 0) assert.equal(q.getNowait().id, heapqPop(reference, lt).id);
+        assert.equal(q.qsize(), 0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("a comparator that throws at any comparison leaves the queue exactly as it was", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 40 }),
+        op,
+        fc.nat({ max: 12 }),
+        (values, last, failAt) => {
+          let calls = 0;
+          let armed = false;
+          const q = new PriorityQueue<number>(0, {
+            comparator: (a, b) => {
+              if (armed && calls++ === failAt) throw new Error("comparator failed");
+              return (a >> 1) - (b >> 1);
+            },
+          });
+          const twin = new PriorityQueue<number>(0, { comparator: (a, b) => (a >> 1) - (b >> 1) });
+          for (const v of values) {
+            q.putNowait(v);
+            twin.putNowait(v);
+          }
+          armed = true;
+          let threw = false;
+          try {
+            if (last.kind === "put") q.putNowait(last.priority);
+            else q.getNowait();
+          } catch (e) {
+            assert.match((e as Error).message, /comparator failed/);
+            threw = true;
+          }
+          armed = false;
+          if (!threw) {
+            if (last.kind === "put") twin.putNowait(last.priority);
+            else twin.getNowait();
+          }
+          assert.equal(q.qsize(), twin.qsize());
+          assert.equal(q.statistics().unfinishedTasks, twin.statistics().unfinishedTasks);
+          while (!twin.empty()) assert.equal(q.getNowait(), twin.getNowait());
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

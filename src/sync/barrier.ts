@@ -4,14 +4,11 @@
  * asyncio writes it with a Condition, but its lock is never held across a suspension (each
  * holder releases it before it waits), so the lock only serialises code that runs without
  * interruption anyway. Here the same state machine runs without it, and the condition protocol
- * is kept: every state change wakes all parked tasks (`notify_all`), each re-checking its
- * predicate in wake-up order.
- *
- * One scheduling detail makes the outcomes asyncio's: the parked tasks are woken one per loop
- * iteration, in order (a wake chain). In asyncio each woken task runs until its next suspension
- * before the next one starts; in JavaScript the tasks woken in one iteration interleave their
- * microtasks, so the first one back could not, say, wait again before the last one has left.
- * Woken one at a time, each task's code up to its next wait runs before the next task's.
+ * is kept: every state change wakes all parked tasks at once (`notify_all`), each re-checking its
+ * predicate in wake-up order, all in the same loop iteration (the loop runs each woken task to
+ * its next wait before the next one, as asyncio does). A task whose wait fails (cancelled, woken
+ * or not) notifies one parked task instead, as asyncio's `Condition.wait` does on any error: a
+ * spurious wake-up, after which that task parks again at the back of the line.
  *
  * State machine (`BarrierState`):
  * - `filling`: tasks arrive and wait; the `parties`-th arrival trips the barrier → `draining`.
@@ -74,10 +71,6 @@ export class Barrier {
   #count = 0;
   /** Tasks parked until the state changes (asyncio's condition waiters). */
   readonly #parked = new WaiterList();
-  /** Tasks notified of a state change, woken one at a time in order. */
-  readonly #waking = new WaiterList();
-  /** The task of the wake chain woken and not yet resumed (0 or 1). */
-  #woken = 0;
   readonly #binding = new LoopBinding();
 
   /**
@@ -127,32 +120,30 @@ export class Barrier {
     }
   }
 
-  /** Waits for the next state change. */
-  #park(): Promise<unknown> {
+  /**
+   * Waits for the next state change. If the wait fails (the task is cancelled, whether or not it
+   * had been notified), another parked task is notified in its place, as asyncio's
+   * `Condition.wait` does (a spurious wake-up, allowed by the condition-variable protocol).
+   */
+  async #park(): Promise<void> {
     const loop = this.#binding.bind(this);
-    return this.#parked.park(loop, this, "wait");
+    try {
+      await this.#parked.park(loop, this, "wait");
+    } catch (error) {
+      this.#parked.wakeFirst();
+      throw error;
+    }
   }
 
-  /** A notified task resumes: the next one goes on the next iteration. @internal */
-  _resumed(_waiter: Waiter): void {
-    this.#woken--;
-    this.#wakeNext();
-  }
+  /** A notified task resumes. @internal */
+  _resumed(_waiter: Waiter): void {}
 
-  /** A notified task was cancelled before it resumed: the chain goes on. @internal */
-  _abandoned(_waiter: Waiter): void {
-    this.#woken--;
-    this.#wakeNext();
-  }
+  /** A notified task was cancelled before it resumed; `#park` passes the wake-up on. @internal */
+  _abandoned(_waiter: Waiter): void {}
 
   /** Notifies every parked task (asyncio's `notify_all`). */
   #notifyAll(): void {
-    this.#waking.takeAll(this.#parked);
-    this.#wakeNext();
-  }
-
-  #wakeNext(): void {
-    if (this.#woken === 0 && this.#waking.wakeFirst()) this.#woken++;
+    while (this.#parked.wakeFirst()) {}
   }
 
   /**

@@ -91,31 +91,47 @@ export class BinaryHeap<T> {
     items[pos] = item;
   }
 
-  /** Removes and returns the smallest item. The heap must not be empty. */
+  /**
+   * Removes and returns the smallest item. The heap must not be empty. If the comparator
+   * throws, the heap is left as it was.
+   *
+   * heapq's `heappop` step for step (the last item goes to the root, the hole sinks to a leaf
+   * along the smaller children, preferring the right one on a tie, then the item rises back), so
+   * that items the comparator finds equal come out in the same order as from asyncio's
+   * PriorityQueue. It also costs about one comparison per level instead of two.
+   */
   pop(): T {
     const items = this.items;
     const top = items[0];
     const last = items.pop() as T;
     const n = items.length;
     if (n === 0) return top;
+    // Invariant while sifting: the slots on the path from the root down to `pos` each hold
+    // what was one level below them, `items[pos]` is a stale copy (the hole), and the slots
+    // below `pos` on the path hold their own items again.
     let pos = 0;
-    const path: number[] = [];
     try {
-      for (;;) {
-        let child = 2 * pos + 1;
-        if (child >= n) break;
-        if (child + 1 < n && this.compare(items[child + 1], items[child]) < 0) child++;
-        if (this.compare(items[child], last) >= 0) break;
+      let child = 1;
+      while (child < n) {
+        const right = child + 1;
+        if (right < n && !(this.compare(items[child], items[right]) < 0)) child = right;
         items[pos] = items[child];
-        path.push(pos);
         pos = child;
+        child = 2 * pos + 1;
+      }
+      // Rising back: each step moves a parent down, restoring the slot it came from.
+      while (pos > 0) {
+        const parent = (pos - 1) >> 1;
+        if (!(this.compare(last, items[parent]) < 0)) break;
+        items[pos] = items[parent];
+        pos = parent;
       }
     } catch (error) {
-      // Undo: move the children shifted up back down, restore the top and the last item.
-      for (let k = path.length - 1; k >= 0; k--) {
-        const parent = path[k];
-        const child = k + 1 < path.length ? path[k + 1] : pos;
-        items[child] = items[parent];
+      // Undo: move each item on the path from the hole up to the root back down one level.
+      for (let p = pos; p > 0; ) {
+        const parent = (p - 1) >> 1;
+        items[p] = items[parent];
+        p = parent;
       }
       items[0] = top;
       items.push(last);

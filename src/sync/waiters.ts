@@ -143,8 +143,12 @@ export class Waiter implements Waitable, ReadyEntry {
   _run(): TaskStore | null | typeof NO_STEP {
     if (this._state === CANCELLED) {
       this._state = SETTLED;
+      // A second cancel() before this delivery found the wait already cancelled and set
+      // `_mustCancel`; like asyncio's __step, one resumption delivers both requests.
+      const task = this._task;
+      if (task !== null) task._mustCancel = false;
       this._reject(this._payload);
-      return this._task;
+      return task;
     }
     if (this._state !== WOKEN) return NO_STEP;
     const task = this._task;
@@ -250,14 +254,6 @@ export class WaiterList {
     if (w === null) return false;
     w._wake();
     return true;
-  }
-
-  /** Moves every waiter of `other` to the back of this list, in order. */
-  takeAll(other: WaiterList): void {
-    for (let w = other.head; w !== null; w = other.head) {
-      other.remove(w);
-      this.push(w);
-    }
   }
 }
 
