@@ -212,6 +212,27 @@ describe("StreamReader on fed data", () => {
       assert.equal((await reader.readexactly(10)).toString(), "1234567890");
     }));
 
+  it("two cancel() calls on a task blocked in a read are delivered as one CancelledError", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      const task = createTask(async () => {
+        let caught = false;
+        try {
+          await reader.read(5);
+        } catch (error) {
+          caught = error instanceof CancelledError;
+        }
+        await sleep(0);
+        return [caught, (await reader.read(5)).toString()];
+      });
+      await sleep(0);
+      task.cancel();
+      task.cancel();
+      await sleep(0);
+      reader.feedData("after");
+      assert.deepEqual(await task, [true, "after"]);
+    }));
+
   it("read() to EOF cancelled midway puts back what it had collected", () =>
     runVirtual(async () => {
       const reader = new StreamReaderClass({ limit: 4 });

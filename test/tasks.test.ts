@@ -1152,3 +1152,26 @@ describe("task factories (asyncio's set_task_factory)", () => {
     });
   });
 });
+
+describe("two cancel() calls before the task resumes", () => {
+  test("are delivered as one CancelledError at a sleep (asyncio clears _must_cancel at delivery)", async () => {
+    await runVirtual(async () => {
+      const log: unknown[] = [];
+      const task = createTask(async () => {
+        try {
+          await sleep(10);
+        } catch (error) {
+          log.push([error instanceof CancelledError, currentTask()?.cancelling()]);
+        }
+        await sleep(0);
+        log.push("slept again");
+        return "done";
+      });
+      await sleep(1);
+      task.cancel();
+      task.cancel();
+      assert.equal(await task, "done");
+      assert.deepEqual(log, [[true, 2], "slept again"]);
+    });
+  });
+});

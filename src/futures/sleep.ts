@@ -53,8 +53,13 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
     if ((flags & FAILING) !== 0) {
       const error = this._value;
       this._value = undefined;
+      // This CancelledError delivers every request made so far: a second `cancel()` that found
+      // the sleep already cancelled (and so was kept for the next wait) is delivered with it,
+      // as asyncio's step clears `_must_cancel` when it throws the error in.
+      const task = this._task;
+      if (task !== null) task._mustCancel = false;
       this._reject(error);
-      return this._task;
+      return task;
     }
     if (this._cancelled) {
       if ((flags & FIRED) === 0) return NO_STEP;

@@ -67,6 +67,8 @@ export class IoWaiter<T = void> implements Waitable, ReadyEntry {
     const error = this._error;
     if (error !== undefined) {
       this._error = undefined;
+      // The cancellation delivers every request made so far (see Sleeper._run in sleep.ts).
+      if (this._task !== null) this._task._mustCancel = false;
       this._reject(error);
     } else if (!this._done) {
       const task = this._task;
