@@ -12,6 +12,10 @@
  *   took the virtual time a plain interpreter predicts;
  * - `cancelling()` counts exactly the one request;
  * - no task is left pending once the helpers are done (`allTasks()` holds only main).
+ *
+ * A second property requests the cancellation one to three times back to back while the program
+ * waits, in a program that swallows `CancelledError`: it gets exactly one, as in asyncio, and
+ * goes on to its end.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -314,6 +318,78 @@ describe("cancellation at every await point", () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("several cancel() calls at one await point", () => {
+  type Wait =
+    | { kind: "sleep"; ms: number }
+    | { kind: "future"; ms: number }
+    | { kind: "child"; ms: number };
+  const wait: fc.Arbitrary<Wait> = fc.record({
+    kind: fc.constantFrom("sleep" as const, "future" as const, "child" as const),
+    ms: delay,
+  });
+
+  test("are delivered as one CancelledError: a program that swallows it goes on to the end", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(wait, { minLength: 1, maxLength: 5 }),
+        fc.nat({ max: 20 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (waits, pick, times) => {
+          const at = pick % waits.length;
+          const outcome = await runVirtual(async () => {
+            const loop = getRunningLoop();
+            let caught = 0;
+            let completed = 0;
+            const root: Task<string> = createTask(async () => {
+              for (let i = 0; i < waits.length; i++) {
+                const w = waits[i]!;
+                if (i === at) {
+                  // While the program waits here, `times` requests arrive back to back.
+                  loop.callSoon(() => {
+                    for (let k = 0; k < times; k++) root.cancel();
+                  });
+                }
+                try {
+                  if (w.kind === "sleep") await sleep(w.ms);
+                  else if (w.kind === "future") {
+                    const fut = new Future<void>();
+                    createTask(async () => {
+                      await sleep(w.ms);
+                      if (!fut.done()) fut.setResult();
+                    });
+                    await fut;
+                  } else await createTask(() => sleep(w.ms));
+                  completed++;
+                } catch (error) {
+                  if (!(error instanceof CancelledError)) throw error;
+                  caught++;
+                }
+              }
+              return "finished";
+            });
+            const result = await root;
+            await sleep(10_000);
+            const main = currentTask();
+            return {
+              result,
+              caught,
+              completed,
+              cancelling: root.cancelling(),
+              leftover: [...allTasks()].filter((t) => t !== main).length,
+            };
+          });
+          assert.equal(outcome.result, "finished");
+          assert.equal(outcome.caught, 1, "one CancelledError, however many requests");
+          assert.equal(outcome.completed, waits.length - 1);
+          assert.equal(outcome.cancelling, times);
+          assert.equal(outcome.leftover, 0);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
