@@ -215,7 +215,8 @@ describe("TLS streams", { skip: noOpenssl }, () => {
         const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
         await assert.rejects(
           writer.startTls({ ca: cert }, { serverHostname: "localhost", sslHandshakeTimeout: 50 }),
-          (e: NodeJS.ErrnoException) => e.code === "ETIMEDOUT",
+          (e: NodeJS.ErrnoException) =>
+            e.code === "ECONNABORTED" && /taking longer than 50 ms/.test(e.message),
         );
         assert.equal(writer.isClosing(), true);
       }),
@@ -253,7 +254,7 @@ describe("TLS streams", { skip: noOpenssl }, () => {
     );
 
     it(
-      "refuses a second upgrade, a closing stream, a server side without a certificate and bad arguments",
+      "refuses a closing stream, a server side without a certificate and bad arguments",
       GUARD,
       () =>
         realRun(async () => {
@@ -283,7 +284,6 @@ describe("TLS streams", { skip: noOpenssl }, () => {
           await writer.startTls({ ca: cert }, { serverHostname: "localhost" });
           assert.ok(serverSideError instanceof TypeError);
           assert.match(String((serverSideError as Error).message), /key and cert/);
-          await assert.rejects(writer.startTls({ ca: cert }), RuntimeError);
           writer.close();
           await assert.rejects(writer.startTls({ ca: cert }), RuntimeError);
         }),

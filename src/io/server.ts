@@ -126,6 +126,13 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
     this.#setup = setup;
     const server = setup.netServer;
     server.on(setup.tls === null ? "connection" : "secureConnection", this.#onConnection);
+    if (setup.tls !== null) {
+      // A client whose handshake failed or timed out never reaches the handler. Node leaves the
+      // socket open after a handshake timeout when nobody listens to "tlsClientError", so the
+      // server closes it, as asyncio's SSLProtocol aborts the transport. Not reported: asyncio
+      // only logs such errors (OSErrors) in debug mode.
+      server.on("tlsClientError", (_error: Error, socket: Socket) => socket.destroy());
+    }
     server.on("error", (error: Error) => {
       if (this.#state !== "serving") return; // listen() errors are reported by startServing()
       setup.loop.callExceptionHandler({ message: "Server error", exception: error, server: this });

@@ -29,7 +29,7 @@ import { getRunningLoop } from "../loop/running.ts";
 import { loopIo } from "./loop-io.ts";
 import { type ClientConnectedCallback, Server, type ServerEndpoint } from "./server.ts";
 import { DEFAULT_LIMIT, StreamReader } from "./stream-reader.ts";
-import { type ExtraInfo, StreamWriter } from "./stream-writer.ts";
+import { type ExtraInfo, handshakeTimeoutError, StreamWriter } from "./stream-writer.ts";
 import { onreadFor, WiredSocket } from "./wire.ts";
 
 /** asyncio's default TLS handshake timeout, in ms. */
@@ -202,7 +202,7 @@ export async function connectStreams(setup: ConnectSetup): Promise<[StreamReader
     socket = tlsModule.connect({ ...ssl, ...target, servername: setup.servername });
     readyEvent = "secureConnect";
     socket.setTimeout(options.handshakeTimeout, () =>
-      socket.destroy(Object.assign(new Error("TLS handshake timed out"), { code: "ETIMEDOUT" })),
+      socket.destroy(handshakeTimeoutError(options.handshakeTimeout)),
     );
   }
   const connected = loop.createFuture<void>();

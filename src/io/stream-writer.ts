@@ -92,6 +92,18 @@ export interface StartTlsOptions {
   sslHandshakeTimeout?: number;
 }
 
+/**
+ * The error of a TLS handshake that took longer than `ms`: asyncio's `ConnectionAbortedError`
+ * ("SSL handshake is taking longer than … seconds: aborting the connection"), whose Node
+ * spelling is the code `ECONNABORTED`. @internal
+ */
+export function handshakeTimeoutError(ms: number): Error {
+  return Object.assign(
+    new Error(`TLS handshake is taking longer than ${ms} ms: aborting the connection`),
+    { code: "ECONNABORTED" },
+  );
+}
+
 /** The error `drain()` reports after the connection was lost without an error of its own. */
 export function connectionLostError(message = "Connection lost"): Error {
   return Object.assign(new Error(message), { code: "ECONNRESET" });
@@ -364,10 +376,15 @@ export class StreamWriter {
    * the protocol must have the client wait for the server's go-ahead (`220 Ready to start TLS`)
    * before it starts the handshake, as STARTTLS protocols do.
    *
-   * @throws the handshake error (a verification failure, `ETIMEDOUT` after
-   * `sslHandshakeTimeout`…), after which the connection is closed; {@link RuntimeError} if the
-   * stream already uses TLS, is closing, or has written EOF; `drain()`'s errors if the
-   * connection was lost; {@link TypeError}/{@link RangeError} for bad arguments.
+   * On a stream that already uses TLS, the new session runs inside the first one (TLS over
+   * TLS, as asyncio allows: a TLS proxy, for instance); the `getExtraInfo` entries then
+   * describe the inner session.
+   *
+   * @throws the handshake error (a verification failure, `ECONNABORTED` "TLS handshake is
+   * taking longer than … ms" after `sslHandshakeTimeout`…), after which the connection is
+   * closed; {@link RuntimeError} if an upgrade is already in progress, or the stream is closing
+   * or has written EOF; `drain()`'s errors if the connection was lost;
+   * {@link TypeError}/{@link RangeError} for bad arguments.
    *
    * **Cancellation:** cancelling the call during the handshake closes the connection (a
    * half-made TLS session cannot go back to plain text).
@@ -447,7 +464,6 @@ export class StreamWriter {
     }
     const wire = this.#wire;
     if (wire === null) throw new RuntimeError("startTls() needs a socket connection, not a pipe");
-    if (this.#tls) throw new RuntimeError("the stream already uses TLS");
     if (this.#upgrading) throw new RuntimeError("startTls() is already in progress");
     if (this.#eofWritten) throw new RuntimeError("Cannot call startTls() after writeEof()");
     if (this.#closing) throw new RuntimeError("Cannot call startTls() on a closing stream");
@@ -489,13 +505,8 @@ export class StreamWriter {
         if (!handshake.done()) handshake.setException(error ?? connectionLostError());
       };
       const onClose = () => onFailure(connectionLostError());
-      const timer = setTimeout(
-        () =>
-          secure.destroy(
-            Object.assign(new Error("TLS handshake timed out"), { code: "ETIMEDOUT" }),
-          ),
-        sslHandshakeTimeout ?? 60_000,
-      );
+      const limit = sslHandshakeTimeout ?? 60_000;
+      const timer = setTimeout(() => secure.destroy(handshakeTimeoutError(limit)), limit);
       secure.once(readyEvent, onReady);
       secure.once("error", onFailure);
       // A peer that gives up mid-handshake may only half-close (the socket is half-open).
