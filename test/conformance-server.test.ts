@@ -32,7 +32,6 @@ import {
   CancelledError,
   createTask,
   currentTask,
-  type ExceptionContext,
   getRunningLoop,
   openConnection,
   openUnixConnection,
@@ -44,23 +43,7 @@ import {
   startServer,
   startUnixServer,
 } from "../src/index.ts";
-import { errorOf, GUARD, realRun, settled, until } from "./helpers.ts";
-
-/**
- * Runs `main` on a real-time loop and checks that nothing reached the loop's exception handler
- * by the end of `run()`.
- */
-async function quietRun(main: () => Promise<void>): Promise<void> {
-  const reported: ExceptionContext[] = [];
-  await realRun(async () => {
-    getRunningLoop().setExceptionHandler((_loop, context) => reported.push(context));
-    await main();
-  });
-  assert.deepEqual(
-    reported.map((c) => c.message),
-    [],
-  );
-}
+import { errorOf, GUARD, quietRun, settled, until } from "./helpers.ts";
 
 /** A handler that reads to EOF, then closes its side and waits for it (CPython's `serve`). */
 async function readThenClose(reader: StreamReader, writer: StreamWriter): Promise<void> {

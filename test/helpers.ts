@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { getRunningLoop, type RunOptions, run, sleep } from "../src/index.ts";
+import {
+  type ExceptionContext,
+  getRunningLoop,
+  type RunOptions,
+  run,
+  sleep,
+} from "../src/index.ts";
 
 /** Runs `main` on a fresh loop with virtual time and no SIGINT handling. */
 export function runVirtual<T>(
@@ -54,6 +60,23 @@ export const GUARD = { timeout: 20_000 };
 /** Runs `main` on a fresh loop with real time and no SIGINT handling (real I/O). */
 export function realRun<T>(main: () => Promise<T>): Promise<T> {
   return run(main, { handleSignals: false });
+}
+
+/**
+ * Runs `main` on a real-time loop and checks that nothing reached the loop's exception handler
+ * by the end of `run()` (CPython's tests check the same: a failed or cancelled handshake, a
+ * closed server, is not logged as an error).
+ */
+export async function quietRun(main: () => Promise<void>): Promise<void> {
+  const reported: ExceptionContext[] = [];
+  await realRun(async () => {
+    getRunningLoop().setExceptionHandler((_loop, context) => reported.push(context));
+    await main();
+  });
+  assert.deepEqual(
+    reported.map((c) => `${c.message}: ${String(c.exception)}`),
+    [],
+  );
 }
 
 /** A native promise of a Task's outcome, for `assert.rejects`. */
