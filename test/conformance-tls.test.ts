@@ -86,7 +86,11 @@ function collect(socket: net.Socket): Promise<Buffer> {
   });
 }
 
-/** Reads exactly `n` bytes from a Node socket with "data" events, then stops listening. */
+/**
+ * Reads exactly `n` bytes from a Node socket with "data" events, then stops listening. Bytes
+ * beyond `n` that came in the same chunk (the peer's next message, such as a TLS ClientHello
+ * right after plain bytes) are put back for the next reader.
+ */
 function readExactly(socket: net.Socket, n: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -98,8 +102,8 @@ function readExactly(socket: net.Socket, n: number): Promise<Buffer> {
         socket.off("data", onData);
         socket.pause();
         const all = Buffer.concat(chunks);
-        assert.equal(all.length, n, "the peer sent more than expected");
-        resolve(all);
+        if (all.length > n) socket.unshift(all.subarray(n));
+        resolve(all.subarray(0, n));
       }
     };
     socket.on("data", onData);
