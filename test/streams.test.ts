@@ -188,6 +188,49 @@ describe("StreamReader on fed data", () => {
       await assert.rejects(settled(second), /reset/);
     }));
 
+  it("a read woken by data or EOF completes with it even if an exception is set before it resumes (asyncio)", () =>
+    runVirtual(async () => {
+      const boom = new Error("boom");
+      const reads: Array<
+        [string, (r: StreamReader) => Promise<Buffer>, (r: StreamReader) => void]
+      > = [
+        ["read(10)", (r) => r.read(10), (r) => r.feedData("abc")],
+        ["readexactly(3)", (r) => r.readexactly(3), (r) => r.feedData("abcd")],
+        ["readuntil(sep)", (r) => r.readuntil("c"), (r) => r.feedData("abcd")],
+        ["readline()", (r) => r.readline(), (r) => r.feedData("ab\nc")],
+      ];
+      for (const [name, read, feed] of reads) {
+        const reader = new StreamReaderClass();
+        const task = createTask(() => read(reader));
+        await sleep(0);
+        feed(reader);
+        reader.setException(boom);
+        assert.equal(
+          (await settled(task)).toString(),
+          name === "readline()" ? "ab\n" : "abc",
+          name,
+        );
+        await assert.rejects(reader.read(10), (e) => e === boom);
+      }
+      // Woken by EOF: the EOF result wins (asyncio: IncompleteReadError, or b"" from readline).
+      const reader = new StreamReaderClass();
+      const line = createTask(() => reader.readline());
+      await sleep(0);
+      reader.feedEof();
+      reader.setException(boom);
+      assert.equal((await settled(line)).length, 0);
+      const reader2 = new StreamReaderClass();
+      const exact = createTask(() => reader2.readexactly(5));
+      await sleep(0);
+      reader2.feedData("ab");
+      reader2.feedEof();
+      reader2.setException(boom);
+      await assert.rejects(
+        settled(exact),
+        (e) => e instanceof IncompleteReadError && e.partial.toString() === "ab",
+      );
+    }));
+
   it("a second task reading while one waits gets RuntimeError", () =>
     runVirtual(async () => {
       const reader = new StreamReaderClass();
@@ -246,6 +289,20 @@ describe("StreamReader on fed data", () => {
       await assert.rejects(settled(task), CancelledError);
       reader.feedEof();
       assert.equal((await reader.read()).toString(), "abcdefghij");
+    }));
+
+  it("read() to EOF that fails on a stream exception consumes what it had collected (asyncio)", () =>
+    runVirtual(async () => {
+      const reader = new StreamReaderClass({ limit: 4 });
+      const task = createTask(() => reader.read());
+      await sleep(0);
+      reader.feedData("abcdef");
+      await sleep(1);
+      reader.setException(new Error("boom"));
+      await assert.rejects(settled(task), /boom/);
+      reader.feedEof();
+      assert.equal(reader.statistics().buffered, 0);
+      assert.equal(reader.atEof(), true);
     }));
 
   for (const kind of ["read", "readexactly", "readline", "readuntil"] as const) {

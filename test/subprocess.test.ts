@@ -73,6 +73,25 @@ describe("createSubprocessExec and Process", () => {
     }),
   );
 
+  it(
+    "writeEof() on stdin closes the pipe, as asyncio's pipe transport: closing, later writes dropped",
+    GUARD,
+    () =>
+      realRun(async () => {
+        const proc = await createSubprocessExec("cat", [], { stdin: PIPE, stdout: PIPE });
+        const stdin = proc.stdin!;
+        assert.equal(stdin.canWriteEof(), true);
+        stdin.write("abc");
+        stdin.writeEof();
+        assert.equal(stdin.isClosing(), true);
+        stdin.write("dropped"); // asyncio drops writes to a closing pipe; no RuntimeError
+        await assert.rejects(stdin.drain(), { code: "ECONNRESET", message: "Connection lost" });
+        await stdin.waitClosed();
+        assert.equal((await proc.stdout!.read()).toString(), "abc");
+        assert.equal(await proc.wait(), 0);
+      }),
+  );
+
   it("stderr: STDOUT merges stderr into the stdout stream", GUARD, () =>
     realRun(async () => {
       const proc = await createSubprocessShell("echo out; echo err >&2", {

@@ -22,7 +22,8 @@
  *   read cancelled while it waits (or `read()` cancelled between chunks) leaves every byte for
  *   the next reader.
  * - The transport is not paused while a read waits for more than is buffered.
- * - Once an exception is set, every read throws it, even with bytes still buffered (asyncio).
+ * - Once an exception is set, every read throws it, even with bytes still buffered (asyncio);
+ *   a read already woken by data or EOF when it is set still completes with them (asyncio).
  *
  * @module
  */
@@ -30,6 +31,7 @@ import { inspect } from "node:util";
 import {
   type CancellationOrigin,
   IncompleteReadError,
+  isCancelledError,
   LimitOverrunError,
   RuntimeError,
 } from "../exceptions.ts";
@@ -327,7 +329,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
         total += block.length;
       }
     } catch (error) {
-      this.#unshift(blocks, total);
+      // Cancelled: the collected bytes go back for the next reader. A stream exception
+      // consumes them, as asyncio does (every later read throws it anyway).
+      if (isCancelledError(error)) this.#unshift(blocks, total);
       throw error;
     }
     return blocks.length === 1 ? blocks[0] : Buffer.concat(blocks, total);
@@ -399,6 +403,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
         const rest = this.#take(this.#size);
         throw new IncompleteReadError(rest, null);
       }
+      // Set after the wake-up that brought us here (see `_fulfil`).
+      if (this.#hasException) throw this.#exception;
       await this.#wait("readuntil", this.#size + 1, 0);
     }
   }
@@ -491,11 +497,13 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * reader took it meanwhile), it waits again. @internal
    */
   _fulfil(request: ReadRequest): Buffer | Promise<Buffer> {
-    if (this.#hasException) throw this.#exception;
+    // Invariant: a read woken by data or EOF completes with them even if an exception was set
+    // between the wake-up and now (asyncio checks the exception only before waiting); the
+    // exception is thrown only instead of waiting again (where asyncio would wait forever).
     const size = this.#size;
     switch (request._kind) {
       case "readuntil":
-        return EMPTY;
+        return EMPTY; // readuntil's loop rescans, then checks EOF and the exception itself
       case "read":
         if (size > 0) {
           const data = this.#take(Math.min(request._n, size));
@@ -513,6 +521,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
         if (this.#eof) throw new IncompleteReadError(this.#take(size), request._n);
         break;
     }
+    if (this.#hasException) throw this.#exception;
     return this.#wait(request._kind, request._need, request._n);
   }
 

@@ -20,7 +20,8 @@
  * `"close"` event). `writeEof()` half-closes: the peer reads EOF, this side can still read.
  *
  * Invariants:
- * - After `writeEof()`, `write()` throws `RuntimeError` (asyncio).
+ * - After `writeEof()`, `write()` throws `RuntimeError` on a socket (asyncio); on a pipe
+ *   `writeEof()` closes it, so `write()` drops the data (asyncio's pipe transport).
  * - After `close()` or once the connection is lost, `write()` drops the data silently and
  *   `drain()` reports the loss (asyncio: `ConnectionResetError('Connection lost')`).
  * - Every drain waiter is woken once: by `"drain"`, or by the loss of the connection.
@@ -272,11 +273,17 @@ export class StreamWriter {
 
   /**
    * Closes the write side after the queued data (the peer reads EOF); the read side stays open.
-   * Idempotent. @throws {RuntimeError} over TLS (see {@link canWriteEof}).
+   * On a subprocess's stdin, which has no read side, it closes the pipe, as asyncio's pipe
+   * transport does: `isClosing()` is then true and later writes are dropped (on a socket they
+   * throw `RuntimeError`). Idempotent. @throws {RuntimeError} over TLS (see {@link canWriteEof}).
    */
   writeEof(): void {
     if (this.#tls) throw new RuntimeError("TLS streams cannot write EOF: canWriteEof() is false");
     if (this.#eofWritten || this.#closing || this.#lost) return;
+    if (this.#extra.pipe !== undefined) {
+      this.close();
+      return;
+    }
     this.#eofWritten = true;
     this._flush();
     this.#socket.end();
