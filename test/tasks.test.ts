@@ -368,6 +368,59 @@ describe("cancel()", () => {
     });
   });
 
+  test("a pending cancellation reaches the next sleep on the next iteration, after the callbacks already scheduled (as asyncio)", async () => {
+    // asyncio's step cancels the sleep's Future; the task wakes from the ready queue. The
+    // CancelledError used to be thrown inside the step that called sleep().
+    for (const delay of [0, 10]) {
+      const log: string[] = [];
+      await runVirtual(async () => {
+        const loop = getRunningLoop();
+        const task = createTask(async () => {
+          loop.callSoon(() => log.push("cb1"));
+          currentTask()!.cancel("self");
+          loop.callSoon(() => log.push("cb2"));
+          try {
+            await sleep(delay);
+          } catch (e) {
+            log.push(`caught ${(e as CancelledError).message}`);
+            // Delivered once: the next wait is not cancelled again.
+            await sleep(0);
+            log.push("slept after");
+          }
+        });
+        await yieldTimes(4);
+        assert.equal(task.done(), true);
+        assert.equal(task.cancelling(), 1);
+      });
+      assert.deepEqual(log, ["cb1", "cb2", "caught self", "slept after"], `sleep(${delay})`);
+    }
+  });
+
+  test("an eager step that cancels its creator: the creator's next sleep throws after the callbacks and steps queued before it", async () => {
+    const log: string[] = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const main = currentTask()!;
+      loop.callSoon(() => log.push("cb"));
+      createTask(
+        async () => {
+          main.cancel("by eager");
+          await sleep(0);
+          log.push("eager resumed");
+        },
+        { eagerStart: true },
+      );
+      try {
+        await sleep(0);
+      } catch (e) {
+        log.push(`main caught ${(e as CancelledError).message}`);
+        main.uncancel();
+      }
+      await sleep(0);
+    });
+    assert.deepEqual(log, ["cb", "eager resumed", "main caught by eager"]);
+  });
+
   test("a cancelled task that returns before the cancellation is delivered ends cancelled", async () => {
     await runVirtual(async () => {
       const task = createTask(async () => {

@@ -170,8 +170,13 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
   if (delay > 0) sleeper._when = delay === Number.POSITIVE_INFINITY ? delay : loop.time() + delay;
   if (task !== null) {
     if (task._mustCancel) {
+      // A cancellation requested while the task ran is delivered at this wait, from the ready
+      // queue: asyncio's step cancels the sleep's Future, whose wake-up comes on the next
+      // iteration, after the callbacks already scheduled (not in the step that asked to sleep).
       sleeper._cancelled = true;
-      sleeper._reject(task._takeCancellation());
+      sleeper._value = task._takeCancellation();
+      sleeper._flags = QUEUED | FAILING;
+      loop._pushReady(sleeper);
       return promise;
     }
     task._addWaiter(sleeper);
