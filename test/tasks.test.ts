@@ -1227,4 +1227,65 @@ describe("two cancel() calls before the task resumes", () => {
       assert.deepEqual(log, [[true, 2], "slept again"]);
     });
   });
+
+  test("at a Future the first cancel() cancelled, the task gets the Future's CancelledError, not the second message", async () => {
+    // asyncio's __step replaces only an outcome that is not a CancelledError: the Future's own
+    // error (first message, or its owner's) delivers both requests.
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const seen: string[] = [];
+      const waitOn = (fut: Future<unknown>) =>
+        createTask(async () => {
+          try {
+            await fut;
+          } catch (e) {
+            seen.push((e as CancelledError).message);
+          }
+          await sleep(0);
+          seen.push("next wait ok");
+        });
+      const first = waitOn(loop.createFuture());
+      await sleep(0);
+      first.cancel("first");
+      first.cancel("second");
+      await first;
+      const owned = loop.createFuture();
+      const second = waitOn(owned);
+      await sleep(0);
+      owned.cancel("by owner");
+      second.cancel("by task");
+      await second;
+      assert.deepEqual(seen, ["first", "next wait ok", "by owner", "next wait ok"]);
+    });
+  });
+
+  test("at a sleep(0) (asyncio's bare yield, no Future) uncancel() withdraws the request, and the last message wins", async () => {
+    await runVirtual(async () => {
+      const seen: string[] = [];
+      const body = async () => {
+        try {
+          await sleep(0);
+          seen.push("slept");
+        } catch (e) {
+          seen.push(`cancelled ${(e as CancelledError).message}`);
+        }
+      };
+      const withdrawn = createTask(body, { eagerStart: true });
+      withdrawn.cancel("withdrawn");
+      assert.equal(withdrawn.uncancel(), 0);
+      await withdrawn;
+      const twice = createTask(body, { eagerStart: true });
+      twice.cancel("a");
+      twice.cancel("b");
+      await twice.then(undefined, () => {});
+      const selfCancelled = createTask(async () => {
+        currentTask()!.cancel("self");
+        await body();
+      });
+      await sleep(0);
+      selfCancelled.uncancel();
+      await selfCancelled;
+      assert.deepEqual(seen, ["slept", "cancelled b", "slept"]);
+    });
+  });
 });
