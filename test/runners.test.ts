@@ -20,6 +20,7 @@ import {
   Runner,
   run,
   sleep,
+  Task,
 } from "../src/index.ts";
 import { runVirtual } from "./helpers.ts";
 import { describeRun, FixtureChild, ROOT, runTs } from "./run-node.ts";
@@ -193,6 +194,49 @@ describe("run()", () => {
     assert.equal(contexts.length, 1);
     assert.equal(contexts[0].message, "Future exception was never retrieved");
     assert.ok(contexts[0].future instanceof Future);
+  });
+
+  test("a never-retrieved task error gives the task as `future` too, and the message names a subclass (asyncio's Future.__del__)", async () => {
+    const contexts: ExceptionContext[] = [];
+    const printed: string[] = [];
+    class MyTask<T> extends Task<T> {}
+    class MyFuture<T> extends Future<T> {}
+    let task: Task<unknown> | null = null;
+    const error = console.error;
+    console.error = (...args: unknown[]) => printed.push(args.join(" "));
+    try {
+      await runVirtual(async () => {
+        const loop = getRunningLoop();
+        loop.setExceptionHandler((l, ctx) => {
+          contexts.push(ctx);
+          l.defaultExceptionHandler(ctx);
+        });
+        task = new MyTask(
+          async () => {
+            throw new Error("subclass");
+          },
+          { loop, name: "mine" },
+        );
+        new MyFuture({ loop }).setException(new Error("future subclass"));
+        await sleep(0);
+        await sleep(0);
+      });
+    } finally {
+      console.error = error;
+    }
+    assert.deepEqual(contexts.map((c) => c.message).sort(), [
+      "MyFuture exception was never retrieved",
+      "MyTask exception was never retrieved",
+    ]);
+    const ofTask = contexts.find((c) => c.message.startsWith("MyTask"))!;
+    const ofFuture = contexts.find((c) => c.message.startsWith("MyFuture"))!;
+    assert.equal(ofTask.future, task);
+    assert.equal(ofTask.task, task);
+    assert.ok(ofFuture.future instanceof MyFuture);
+    assert.equal(ofFuture.task, undefined);
+    // The default handler prints the task once, not once per key.
+    const printedTask = printed.find((p) => p.startsWith("MyTask"))!;
+    assert.equal(printedTask.match(/name='mine'/g)?.length, 1);
   });
 
   test("leaves no timer or immediate behind in this process", async () => {

@@ -368,6 +368,59 @@ describe("cancel()", () => {
     });
   });
 
+  test("a pending cancellation reaches the next sleep on the next iteration, after the callbacks already scheduled (as asyncio)", async () => {
+    // asyncio's step cancels the sleep's Future; the task wakes from the ready queue. The
+    // CancelledError used to be thrown inside the step that called sleep().
+    for (const delay of [0, 10]) {
+      const log: string[] = [];
+      await runVirtual(async () => {
+        const loop = getRunningLoop();
+        const task = createTask(async () => {
+          loop.callSoon(() => log.push("cb1"));
+          currentTask()!.cancel("self");
+          loop.callSoon(() => log.push("cb2"));
+          try {
+            await sleep(delay);
+          } catch (e) {
+            log.push(`caught ${(e as CancelledError).message}`);
+            // Delivered once: the next wait is not cancelled again.
+            await sleep(0);
+            log.push("slept after");
+          }
+        });
+        await yieldTimes(4);
+        assert.equal(task.done(), true);
+        assert.equal(task.cancelling(), 1);
+      });
+      assert.deepEqual(log, ["cb1", "cb2", "caught self", "slept after"], `sleep(${delay})`);
+    }
+  });
+
+  test("an eager step that cancels its creator: the creator's next sleep throws after the callbacks and steps queued before it", async () => {
+    const log: string[] = [];
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const main = currentTask()!;
+      loop.callSoon(() => log.push("cb"));
+      createTask(
+        async () => {
+          main.cancel("by eager");
+          await sleep(0);
+          log.push("eager resumed");
+        },
+        { eagerStart: true },
+      );
+      try {
+        await sleep(0);
+      } catch (e) {
+        log.push(`main caught ${(e as CancelledError).message}`);
+        main.uncancel();
+      }
+      await sleep(0);
+    });
+    assert.deepEqual(log, ["cb", "eager resumed", "main caught by eager"]);
+  });
+
   test("a cancelled task that returns before the cancellation is delivered ends cancelled", async () => {
     await runVirtual(async () => {
       const task = createTask(async () => {
@@ -1172,6 +1225,67 @@ describe("two cancel() calls before the task resumes", () => {
       task.cancel();
       assert.equal(await task, "done");
       assert.deepEqual(log, [[true, 2], "slept again"]);
+    });
+  });
+
+  test("at a Future the first cancel() cancelled, the task gets the Future's CancelledError, not the second message", async () => {
+    // asyncio's __step replaces only an outcome that is not a CancelledError: the Future's own
+    // error (first message, or its owner's) delivers both requests.
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const seen: string[] = [];
+      const waitOn = (fut: Future<unknown>) =>
+        createTask(async () => {
+          try {
+            await fut;
+          } catch (e) {
+            seen.push((e as CancelledError).message);
+          }
+          await sleep(0);
+          seen.push("next wait ok");
+        });
+      const first = waitOn(loop.createFuture());
+      await sleep(0);
+      first.cancel("first");
+      first.cancel("second");
+      await first;
+      const owned = loop.createFuture();
+      const second = waitOn(owned);
+      await sleep(0);
+      owned.cancel("by owner");
+      second.cancel("by task");
+      await second;
+      assert.deepEqual(seen, ["first", "next wait ok", "by owner", "next wait ok"]);
+    });
+  });
+
+  test("at a sleep(0) (asyncio's bare yield, no Future) uncancel() withdraws the request, and the last message wins", async () => {
+    await runVirtual(async () => {
+      const seen: string[] = [];
+      const body = async () => {
+        try {
+          await sleep(0);
+          seen.push("slept");
+        } catch (e) {
+          seen.push(`cancelled ${(e as CancelledError).message}`);
+        }
+      };
+      const withdrawn = createTask(body, { eagerStart: true });
+      withdrawn.cancel("withdrawn");
+      assert.equal(withdrawn.uncancel(), 0);
+      await withdrawn;
+      const twice = createTask(body, { eagerStart: true });
+      twice.cancel("a");
+      twice.cancel("b");
+      await twice.then(undefined, () => {});
+      const selfCancelled = createTask(async () => {
+        currentTask()!.cancel("self");
+        await body();
+      });
+      await sleep(0);
+      selfCancelled.uncancel();
+      await selfCancelled;
+      assert.deepEqual(seen, ["slept", "cancelled b", "slept"]);
     });
   });
 });

@@ -93,9 +93,16 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
         // As asyncio's Task.__wakeup/__step: a cancel that arrived after the Future completed but
         // before the task resumed is delivered at the resumption, replacing the outcome. The
         // outcome still counts as retrieved (asyncio calls result() first), so a replaced error
-        // is not reported as "never retrieved".
+        // is not reported as "never retrieved". A Future that was cancelled itself (by this
+        // task's first cancel, or by its owner) keeps its own CancelledError: asyncio replaces
+        // only an outcome that is not a CancelledError, and one error delivers both requests.
         if (fut._hasException) fut._markRetrieved();
-        FutureWaiter.#settle(this, false, task._takeCancellation());
+        let error: CancelledError;
+        if (fut._state === CANCELLED) {
+          task._mustCancel = false;
+          error = fut._getCancelledError();
+        } else error = task._takeCancellation();
+        FutureWaiter.#settle(this, false, error);
         return task;
       }
     }

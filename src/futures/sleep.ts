@@ -86,7 +86,10 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
   }
 
   _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {
-    if (this._cancelled) return false;
+    // A zero sleep is asyncio's bare `yield`: no Future to cancel. The task keeps the request
+    // (`_mustCancel`), which its turn in the ready queue delivers, with the message current
+    // then, unless `uncancel()` withdrew it meanwhile.
+    if (this._cancelled || this._when === 0) return false;
     this._cancelled = true;
     if (this._seq >= 0) this._loop._timerCancelled(this);
     this._task?._removeWaiter(this);
@@ -169,9 +172,16 @@ export function sleep<T = void>(delay: number, value?: T): Promise<T> {
   // (a tracer) sees `<sleep until …>`.
   if (delay > 0) sleeper._when = delay === Number.POSITIVE_INFINITY ? delay : loop.time() + delay;
   if (task !== null) {
-    if (task._mustCancel) {
+    if (task._mustCancel && delay > 0) {
+      // A cancellation requested while the task ran is delivered at this wait, from the ready
+      // queue: asyncio's step cancels the sleep's Future (with the message known now), whose
+      // wake-up comes on the next iteration, after the callbacks already scheduled. (A zero
+      // sleep has no Future: it is queued as usual and its turn delivers the request, if it is
+      // still pending then.)
       sleeper._cancelled = true;
-      sleeper._reject(task._takeCancellation());
+      sleeper._value = task._takeCancellation();
+      sleeper._flags = QUEUED | FAILING;
+      loop._pushReady(sleeper);
       return promise;
     }
     task._addWaiter(sleeper);

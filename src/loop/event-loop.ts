@@ -436,6 +436,8 @@ export class EventLoop implements HandleOwner {
     const lines = [context.message || "Unhandled error in event loop"];
     for (const [key, value] of Object.entries(context)) {
       if (key === "message" || key === "exception" || key === "sourceTraceback") continue;
+      // A task's report gives it as both `future` (asyncio's key) and `task`: print it once.
+      if (key === "future" && value === context.task) continue;
       lines.push(`${key}: ${inspect(value, { depth: 1 })}`);
     }
     if (typeof context.sourceTraceback === "string") {

@@ -205,11 +205,15 @@ export class Runner {
         }
       }
       for (const fut of loop._unretrieved) {
+        // As asyncio's Future.__del__: the message names the class (a subclass's own name), and
+        // the context's `future` is the Future or Task; a task is also given as `task`.
         const isTask = fut instanceof Task;
+        const kind = fut.constructor.name || (isTask ? "Task" : "Future");
         loop.callExceptionHandler({
-          message: `${isTask ? "Task" : "Future"} exception was never retrieved`,
+          message: `${kind} exception was never retrieved`,
           exception: fut._exception,
-          ...(isTask ? { task: fut as Task<unknown> } : { future: fut as Future<unknown> }),
+          future: fut as Future<unknown>,
+          ...(isTask ? { task: fut as Task<unknown> } : {}),
         });
       }
       loop._unretrieved.clear();
