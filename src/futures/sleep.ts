@@ -122,7 +122,10 @@ function executor(resolve: (value: unknown) => void, reject: (error: unknown) =>
  * Waits `delay` milliseconds, then resolves to `value`. `sleep(0)` (or any `delay <= 0`) yields
  * to the loop once, letting other tasks run; `sleep(Infinity)` waits until cancelled.
  *
- * **Cancellation:** cancelling the task rejects the sleep with `CancelledError` at once.
+ * **Cancellation:** cancelling the task ends the sleep with `CancelledError`, which the task
+ * receives at its next turn in the loop (as asyncio wakes a task whose sleep was cancelled). A
+ * `sleep(0)` is asyncio's bare yield: the request is kept and delivered at that turn, so an
+ * `uncancel()` made before it withdraws it.
  *
  * @throws {RangeError} (as a rejection) if `delay` is NaN; {@link TypeError} if not a number;
  * {@link RuntimeError} outside a running loop.
