@@ -12,6 +12,7 @@ import { describe, it } from "node:test";
 import {
   CancelledError,
   createTask,
+  currentTask,
   Event,
   type ExceptionContext,
   getRunningLoop,
@@ -274,6 +275,32 @@ describe("StreamReader on fed data", () => {
       await sleep(0);
       reader.feedData("after");
       assert.deepEqual(await task, [true, "after"]);
+    }));
+
+  it("a pending cancellation reaches a read on the next iteration, after the callbacks already scheduled, and takes no byte (asyncio)", () =>
+    runVirtual(async () => {
+      const loop = getRunningLoop();
+      const reader = new StreamReaderClass();
+      const log: string[] = [];
+      const task = createTask(async () => {
+        loop.callSoon(() => log.push("cb1"));
+        currentTask()!.cancel("self");
+        currentTask()!.cancel("again");
+        loop.callSoon(() => {
+          log.push("cb2");
+          reader.feedData("kept"); // before the error reaches the task: the read must not take it
+        });
+        try {
+          await reader.read(2);
+          log.push("read returned");
+        } catch (error) {
+          log.push(`caught ${(error as CancelledError).message}`);
+        }
+        // Both requests were delivered by that one error: the next read is not cancelled.
+        log.push((await reader.read(10)).toString());
+      });
+      await settled(task);
+      assert.deepEqual(log, ["cb1", "cb2", "caught again", "kept"]);
     }));
 
   it("read() to EOF cancelled midway puts back what it had collected", () =>

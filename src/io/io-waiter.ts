@@ -135,8 +135,9 @@ export class IoWaiter<T = void> implements Waitable, ReadyEntry {
 
 /**
  * Starts `waiter`'s wait in its task (if any): creates its promise and registers it with the
- * task. If the task has a cancellation pending, the wait is born rejected (`_done` is then
- * already true), as awaiting a Future would be.
+ * task. If the task has a cancellation pending, the wait is born cancelled (`_done` is then
+ * already true) and the task receives the error from the ready queue, after the callbacks
+ * already scheduled, as when asyncio's step cancels the Future a task has just awaited.
  * @internal
  */
 export function startWait<T>(waiter: IoWaiter<T>): void {
@@ -147,7 +148,12 @@ export function startWait<T>(waiter: IoWaiter<T>): void {
   if (task !== null) {
     if (task._mustCancel) {
       waiter._done = true;
-      waiter._reject(task._takeCancellation());
+      const error = task._takeCancellation();
+      if (task._loop.isClosed()) waiter._reject(error);
+      else {
+        waiter._error = error;
+        task._loop._pushReady(waiter);
+      }
     } else task._addWaiter(waiter);
   }
 }
