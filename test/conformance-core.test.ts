@@ -1,0 +1,44 @@
+/**
+ * Conformance: loop, Future and Task corner cases compared with CPython 3.13 that the other
+ * conformance files do not pin. Each expected order or value below was checked against the same
+ * program run by CPython 3.13 on a virtual-time loop. Scenarios (test_tasks, test_futures,
+ * test_base_events, test_runners, in our own words):
+ *
+ * - a sleep whose deadline is due in the current iteration, cancelled by an earlier callback of
+ *   that iteration: the task wakes from the ready queue, after wake-ups scheduled before it.
+ *
+ * Virtual clock.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { createTask, getRunningLoop, sleep } from "../src/index.ts";
+import { runVirtual } from "./helpers.ts";
+
+describe("conformance: wake-up order after cancel()", () => {
+  test("a sleep due in this iteration and cancelled by an earlier timer resumes after a wake-up scheduled before its cancel", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const order: string[] = [];
+      const waiter = createTask(async () => {
+        try {
+          await loop.createFuture();
+        } catch {
+          order.push("future waiter");
+        }
+      });
+      const sleeper = createTask(async () => {
+        try {
+          await sleep(1);
+        } catch {
+          order.push("sleeper");
+        }
+      });
+      // Both timers come before the sleeper's own (it is scheduled when the task starts), all due
+      // at 1: asyncio runs them in one iteration and wakes both tasks on the next, in order.
+      loop.callLater(1, () => waiter.cancel());
+      loop.callLater(1, () => sleeper.cancel());
+      await sleep(5);
+      assert.deepEqual(order, ["future waiter", "sleeper"]);
+    });
+  });
+});
