@@ -30,44 +30,15 @@
  * last test), a timing detail of `Lock.release()` when its first waiter was cancelled.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { CancelledError, Condition, createTask, Event, Lock, sleep } from "../src/index.ts";
 import { generate, interpret } from "./fixtures/sync-scripts.ts";
+import { digest, firstDifference, type RecordedTraces, readRecorded } from "./fixtures/traces.ts";
 import { runVirtual } from "./helpers.ts";
 
-interface Recorded {
-  python: string;
-  full: number;
-  seeds: number;
-  wakeTiming: number[];
-  traces: Record<string, string[]>;
-  digests: Record<string, string>;
-}
-
-const recorded = JSON.parse(
-  readFileSync(new URL("./fixtures/sync-scripts.cpython.json", import.meta.url), "utf8"),
-) as Recorded;
-
-const digest = (trace: string[]) =>
-  createHash("sha1").update(trace.join("\n")).digest("hex").slice(0, 12);
-
-/** The first place where two traces differ, with some context, for a readable failure. */
-function firstDifference(ours: string[], theirs: string[]): string | null {
-  const n = Math.max(ours.length, theirs.length);
-  for (let i = 0; i < n; i++) {
-    if (ours[i] === theirs[i]) continue;
-    const lines: string[] = [];
-    for (let k = Math.max(0, i - 4); k < Math.min(n, i + 3); k++) {
-      lines.push(
-        `${k === i ? ">" : " "} ours: ${ours[k] ?? "<end>"} | CPython: ${theirs[k] ?? "<end>"}`,
-      );
-    }
-    return `event ${i}:\n${lines.join("\n")}`;
-  }
-  return null;
-}
+const recorded = readRecorded<RecordedTraces & { wakeTiming: number[] }>(
+  "sync-scripts.cpython.json",
+);
 
 const runScript = (seed: number) => runVirtual(() => interpret(generate(seed)));
 
