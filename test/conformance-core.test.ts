@@ -5,14 +5,23 @@
  * test_base_events, test_runners, in our own words):
  *
  * - a sleep whose deadline is due in the current iteration, cancelled by an earlier callback of
- *   that iteration: the task wakes from the ready queue, after wake-ups scheduled before it.
+ *   that iteration: the task wakes from the ready queue, after wake-ups scheduled before it;
+ * - gather() given the same task three times and then cancelled: the task counts three
+ *   cancellation requests, one per entry (asyncio cancels each child entry).
  *
  * Virtual clock.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createTask, getRunningLoop, sleep } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
+import {
+  CancelledError,
+  createTask,
+  currentTask,
+  gather,
+  getRunningLoop,
+  sleep,
+} from "../src/index.ts";
+import { errorOf, runVirtual } from "./helpers.ts";
 
 describe("conformance: wake-up order after cancel()", () => {
   test("a sleep due in this iteration and cancelled by an earlier timer resumes after a wake-up scheduled before its cancel", async () => {
@@ -39,6 +48,29 @@ describe("conformance: wake-up order after cancel()", () => {
       loop.callLater(1, () => sleeper.cancel());
       await sleep(5);
       assert.deepEqual(order, ["future waiter", "sleeper"]);
+    });
+  });
+});
+
+describe("conformance: gather() cancellation", () => {
+  test("a gather of the same task three times, cancelled, cancels it once per entry: cancelling() is 3", async () => {
+    await runVirtual(async () => {
+      const seen: number[] = [];
+      const child = createTask(async () => {
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          seen.push(currentTask()!.cancelling());
+          throw e;
+        }
+      });
+      await sleep(0);
+      const all = gather([child, child, child]);
+      assert.equal(all.cancel(), true);
+      assert.equal(child.cancelling(), 3);
+      assert.ok((await errorOf(all)) instanceof CancelledError);
+      assert.deepEqual(seen, [3]);
+      assert.equal(child.cancelled(), true);
     });
   });
 });

@@ -79,7 +79,8 @@ class GatheringFuture<T> extends Future<T> {
   override _cancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {
     if (this.done()) return false;
     let any = false;
-    for (const child of new Set(this.#children)) {
+    // Every entry, duplicates too: asyncio counts one request per entry (`cancelling()`).
+    for (const child of this.#children) {
       if (child._cancel(msg, origin)) any = true;
     }
     if (any) {
