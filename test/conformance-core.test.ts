@@ -7,7 +7,9 @@
  * - a sleep whose deadline is due in the current iteration, cancelled by an earlier callback of
  *   that iteration: the task wakes from the ready queue, after wake-ups scheduled before it;
  * - gather() given the same task three times and then cancelled: the task counts three
- *   cancellation requests, one per entry (asyncio cancels each child entry).
+ *   cancellation requests, one per entry (asyncio cancels each child entry);
+ * - a task awaiting itself gets RuntimeError on its next turn, after the callbacks already
+ *   scheduled, or, if a cancellation was pending, that CancelledError instead.
  *
  * Virtual clock.
  */
@@ -73,4 +75,32 @@ describe("conformance: gather() cancellation", () => {
       assert.equal(child.cancelled(), true);
     });
   });
+});
+
+describe("conformance: a task awaiting itself", () => {
+  for (const pending of [false, true]) {
+    test(`it fails on its next turn with ${pending ? "the pending CancelledError" : "RuntimeError"}, after the callbacks already scheduled`, async () => {
+      await runVirtual(async () => {
+        const loop = getRunningLoop();
+        const order: string[] = [];
+        const task = createTask(async () => {
+          const me = currentTask()!;
+          if (pending) me.cancel("early");
+          loop.callSoon(() => order.push("callback"));
+          try {
+            await me;
+          } catch (e) {
+            const error = e as Error;
+            order.push(`${error.name}(${error.message.split(":")[0]})`);
+          }
+          return me.cancelling();
+        });
+        assert.equal(await task, pending ? 1 : 0);
+        const expected = pending
+          ? "CancelledError(early)"
+          : "RuntimeError(Task cannot await on itself)";
+        assert.deepEqual(order, ["callback", expected]);
+      });
+    });
+  }
 });
