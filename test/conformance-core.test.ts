@@ -8,6 +8,8 @@
  *   that iteration: the task wakes from the ready queue, after wake-ups scheduled before it;
  * - gather() given the same task three times and then cancelled: the task counts three
  *   cancellation requests, one per entry (asyncio cancels each child entry);
+ * - gather() of Futures that are already done handles them at once: it is done when returned
+ *   (all done), or already failed (a done child failed or was cancelled), as asyncio 3.12+;
  * - a task awaiting itself gets RuntimeError on its next turn, after the callbacks already
  *   scheduled, or, if a cancellation was pending, that CancelledError instead.
  *
@@ -73,6 +75,42 @@ describe("conformance: gather() cancellation", () => {
       assert.ok((await errorOf(all)) instanceof CancelledError);
       assert.deepEqual(seen, [3]);
       assert.equal(child.cancelled(), true);
+    });
+  });
+});
+
+describe("conformance: gather() of children already done", () => {
+  test("it is done when it returns: the results, the first error, the cancellation", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      const one = loop.createFuture<number>();
+      one.setResult(1);
+      const two = loop.createFuture<number>();
+      two.setResult(2);
+      const both = gather([one, two]);
+      assert.equal(both.done(), true);
+      assert.deepEqual(both.result(), [1, 2]);
+
+      const pending = loop.createFuture<number>();
+      assert.equal(gather([one, pending]).done(), false);
+
+      const failed = loop.createFuture<number>();
+      failed.setException(new RangeError("x"));
+      const early = gather([pending, failed]);
+      assert.equal(early.done(), true);
+      assert.ok(early.exception() instanceof RangeError);
+
+      const gone = loop.createFuture<number>();
+      gone.cancel("gone");
+      const cancelled = gather([gone, pending]);
+      assert.equal(cancelled.done(), true);
+      assert.equal(cancelled.cancelled(), false);
+      assert.equal((cancelled.exception() as CancelledError).message, "gone");
+
+      const settled = gather([one, failed], { returnExceptions: true });
+      assert.equal(settled.done(), true);
+      assert.equal((settled.result() as unknown[])[0], 1);
+      pending.setResult(0);
     });
   });
 });
