@@ -10,6 +10,10 @@
  *   cancellation requests, one per entry (asyncio cancels each child entry);
  * - gather() of Futures that are already done handles them at once: it is done when returned
  *   (all done), or already failed (a done child failed or was cancelled), as asyncio 3.12+;
+ * - a Future that failed with a CancelledError (a gather does), then a cancel() of the task
+ *   awaiting it before it resumed: the task gets the Future's CancelledError, as for a cancelled
+ *   Future (asyncio replaces only an outcome that is not a CancelledError); another error is
+ *   replaced by the task's own cancellation;
  * - a task awaiting itself gets RuntimeError on its next turn, after the callbacks already
  *   scheduled, or, if a cancellation was pending, that CancelledError instead.
  *
@@ -77,6 +81,37 @@ describe("conformance: gather() cancellation", () => {
       assert.equal(child.cancelled(), true);
     });
   });
+});
+
+describe("conformance: a cancel() that arrives after the awaited Future completed", () => {
+  for (const [how, expected] of [
+    ["was cancelled", "CancelledError(inner)"],
+    ["failed with a CancelledError", "CancelledError(inner)"],
+    ["failed with another error", "CancelledError(outer)"],
+  ] as const) {
+    test(`the Future ${how}: the task gets ${expected}, counting one request`, async () => {
+      await runVirtual(async () => {
+        const loop = getRunningLoop();
+        const fut = loop.createFuture();
+        const task = createTask(async () => {
+          try {
+            await fut;
+          } catch (e) {
+            const error = e as Error;
+            return `${error.name}(${error.message}) ${currentTask()!.cancelling()}`;
+          }
+          return "not reached";
+        });
+        await sleep(0);
+        if (how === "was cancelled") fut.cancel("inner");
+        else if (how === "failed with a CancelledError")
+          fut.setException(new CancelledError("inner"));
+        else fut.setException(new RangeError("inner"));
+        task.cancel("outer");
+        assert.equal(await task, `${expected} 1`);
+      });
+    });
+  }
 });
 
 describe("conformance: gather() of children already done", () => {

@@ -22,7 +22,7 @@ import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
 import {
   type CancellationOrigin,
-  type CancelledError,
+  CancelledError,
   InvalidStateError,
   RuntimeError,
 } from "../exceptions.ts";
@@ -102,6 +102,10 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
         if (fut._state === CANCELLED) {
           task._mustCancel = false;
           error = fut._getCancelledError();
+        } else if (fut._state === FAILED && fut._exception instanceof CancelledError) {
+          // Failed with a CancelledError (a gather does): kept too.
+          task._mustCancel = false;
+          error = fut._exception;
         } else error = task._takeCancellation();
         FutureWaiter.#settle(this, false, error);
         return task;
