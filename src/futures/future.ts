@@ -22,7 +22,7 @@ import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
 import {
   type CancellationOrigin,
-  type CancelledError,
+  CancelledError,
   InvalidStateError,
   RuntimeError,
 } from "../exceptions.ts";
@@ -38,6 +38,7 @@ import {
 } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { EventLoop, type ReadyEntry } from "../loop/event-loop.ts";
+import { sleep } from "./sleep.ts";
 
 /** The three states of a Future, shown in its inspect string. */
 export type FutureState = "pending" | "cancelled" | "finished";
@@ -101,6 +102,10 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
         if (fut._state === CANCELLED) {
           task._mustCancel = false;
           error = fut._getCancelledError();
+        } else if (fut._state === FAILED && fut._exception instanceof CancelledError) {
+          // Failed with a CancelledError (a gather does): kept too.
+          task._mustCancel = false;
+          error = fut._exception;
         } else error = task._takeCancellation();
         FutureWaiter.#settle(this, false, error);
         return task;
@@ -554,11 +559,12 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     if (store === (this as unknown)) {
       // asyncio raises "Task cannot await on itself". In JavaScript this also happens when an
       // async function of the task returns the task (a thenable is unwrapped): without this
-      // check the task would wait for itself forever.
-      return Promise.reject(new RuntimeError(`Task cannot await on itself: ${String(this)}`)).then(
-        onFulfilled,
-        onRejected,
-      );
+      // check the task would wait for itself forever. As asyncio's step, the error comes on the
+      // task's next turn (a zero sleep), where a pending cancellation is delivered instead.
+      const error = new RuntimeError(`Task cannot await on itself: ${String(this)}`);
+      return sleep(0)
+        .then(() => Promise.reject(error))
+        .then(onFulfilled, onRejected);
     }
     if (
       store !== undefined &&

@@ -25,6 +25,12 @@ const QUEUED = 1;
 const FIRED = 2;
 /** `_value` is the CancelledError to deliver from the ready queue. */
 const FAILING = 4;
+/**
+ * Cancelled after its timer was moved to this iteration's batch but before it ran: that place
+ * in the batch is skipped and the error is delivered from the ready queue, where asyncio's
+ * cancelled Future schedules the wake-up.
+ */
+const STALE = 8;
 
 // 100k sleepers wait at once in the benchmarks: the flags share one field, and the error to
 // deliver takes the value's slot (a cancelled sleep never resolves).
@@ -49,6 +55,10 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
 
   _run(): TaskStore | null | typeof NO_STEP {
     const flags = this._flags;
+    if ((flags & STALE) !== 0) {
+      this._flags = flags & ~STALE;
+      return NO_STEP;
+    }
     this._flags = 0;
     if ((flags & FAILING) !== 0) {
       const error = this._value;
@@ -101,7 +111,9 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
       // delivers it at its place).
       this._value = error;
       const queued = (this._flags & QUEUED) !== 0;
-      this._flags = QUEUED | FAILING;
+      // Off the heap with a finite deadline and not queued by us: due, in the current batch.
+      const due = !queued && this._seq < 0 && this._when !== Number.POSITIVE_INFINITY;
+      this._flags = due ? QUEUED | FAILING | STALE : QUEUED | FAILING;
       if (!queued) loop._pushReady(this);
     }
     return true;

@@ -79,7 +79,8 @@ class GatheringFuture<T> extends Future<T> {
   override _cancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {
     if (this.done()) return false;
     let any = false;
-    for (const child of new Set(this.#children)) {
+    // Every entry, duplicates too: asyncio counts one request per entry (`cancelling()`).
+    for (const child of this.#children) {
       if (child._cancel(msg, origin)) any = true;
     }
     if (any) {
@@ -226,6 +227,13 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
   }
   const loop = commonLoop(byArg.values(), "gather()") ?? runningLoopOrNull();
   const outer = new GatheringFuture<unknown[]>(children, byArg.size, returnExceptions, loop);
-  for (const fut of byArg.values()) fut._addDoneCallback(outer._onChildDone);
+  // As asyncio 3.12+, children already done are handled now, in order, after the others are
+  // registered: a gather of done Futures is done when it is returned.
+  const done: Future<unknown>[] = [];
+  for (const fut of byArg.values()) {
+    if (fut.done()) done.push(fut);
+    else fut._addDoneCallback(outer._onChildDone);
+  }
+  for (const fut of done) outer._onChildDone(fut);
   return outer;
 }
