@@ -7,8 +7,9 @@
  * it, so `task.cancel()` cancels exactly this wait (asyncio's `_fut_waiter`) and
  * `Task.getStack()` names the primitive. It behaves as a Future awaited by the task would, at a
  * fraction of the cost (one object and one native promise; primitives park 100k tasks at once, so
- * each field counts: the promise is handed to the caller, not kept, and the cancellation error
- * takes the payload's slot):
+ * each field counts: the promise is handed to the caller, not kept, the cancellation error takes
+ * the payload's slot, the primitive and the method name are the line's, and the task or, for a
+ * caller outside any task, the loop share one slot):
  * - a wake-up or a cancellation is delivered from the loop's ready queue, in the order they
  *   happened, as a Future's callbacks are;
  * - a cancellation that arrives after the wake-up but before delivery (the task is then not
@@ -24,7 +25,8 @@
  * and binds to the running loop the first time something has to wait on it.
  *
  * Invariants:
- * - A waiter is in a list only while `PENDING`; `_wake` and `_cancel` take it out.
+ * - A waiter is in its list (`_list`, fixed at creation) exactly while `PENDING`; `_wake` and
+ *   `_cancel` take it out.
  * - `_run` is scheduled exactly once per `_wake`/`_cancel`, and settles the promise at most once.
  *
  * @module
