@@ -85,6 +85,32 @@ describe("Queue basics", () => {
     });
   });
 
+  test("a loop callback (no task) can wait in get() and put(), and is described in the queue", async () => {
+    await runVirtual(async () => {
+      const q = new Queue<number>(1);
+      const loop = getRunningLoop();
+      const events: string[] = [];
+      loop.callSoon(() => {
+        q.get().then((v) => events.push(`got ${v}`));
+      });
+      await settle();
+      assert.equal(inspect(q), "<Queue maxsize=1 _getters[1]>");
+      await q.put(1);
+      await settle();
+      assert.deepEqual(events, ["got 1"]);
+      q.putNowait(2);
+      loop.callSoon(() => {
+        q.put(3).then(() => events.push("put 3"));
+      });
+      await settle();
+      assert.equal(inspect(q), "<Queue maxsize=1 _queue=[2] _putters[1] tasks=2>");
+      assert.equal(await q.get(), 2);
+      await settle();
+      assert.deepEqual(events, ["got 1", "put 3"]);
+      assert.equal(q.getNowait(), 3);
+    });
+  });
+
   test("put() waits while the queue holds maxsize items (backpressure)", async () => {
     await runVirtual(async () => {
       const q = new Queue<number>(2);

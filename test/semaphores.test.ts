@@ -234,6 +234,30 @@ describe("Semaphore", () => {
     });
   });
 
+  test("an uncontended acquire() and release() cost at most two promise turns", async () => {
+    await runVirtual(async () => {
+      const sem = new Semaphore(2);
+      let turns = 0;
+      let counting = true;
+      const counter = (async () => {
+        while (counting) {
+          await null;
+          turns++;
+        }
+      })();
+      await null; // let the counter start
+      const before = turns;
+      const guard = await sem.acquire();
+      guard.release();
+      await sem.acquire();
+      sem.release();
+      const cost = turns - before;
+      counting = false;
+      await counter;
+      assert.ok(cost <= 4, `two acquisitions took ${cost} promise turns`);
+    });
+  });
+
   test("tasks that acquire twice in turn are served in FIFO order", async () => {
     await runVirtual(async () => {
       const sem = new Semaphore(1);

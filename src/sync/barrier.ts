@@ -70,7 +70,7 @@ export class Barrier {
   #state: BarrierState = "filling";
   #count = 0;
   /** Tasks parked until the state changes (asyncio's condition waiters). */
-  readonly #parked = new WaiterList();
+  readonly #parked = new WaiterList(this, "wait");
   readonly #binding = new LoopBinding();
 
   /**
@@ -128,7 +128,7 @@ export class Barrier {
   async #park(): Promise<void> {
     const loop = this.#binding.bind(this);
     try {
-      await this.#parked.park(loop, this, "wait");
+      await this.#parked.park(loop);
     } catch (error) {
       this.#parked.wakeFirst();
       throw error;

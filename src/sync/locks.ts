@@ -73,7 +73,7 @@ export interface LockStatistics {
 export class Lock {
   #locked = false;
   #owner: Task<unknown> | null = null;
-  readonly #waiters = new WaiterList();
+  readonly #waiters = new WaiterList(this, "acquire");
   /** Waiters handed the lock that have not resumed yet: 0 or 1. */
   #woken = 0;
   readonly #binding = new LoopBinding();
@@ -98,7 +98,7 @@ export class Lock {
       this.#owner = currentTaskOrNull();
       return resolvedWith(new ReleaseGuard(this, "Lock"));
     }
-    return this.#binding.park(this.#waiters, this, "acquire") as Promise<ReleaseGuard>;
+    return this.#binding.park(this.#waiters) as Promise<ReleaseGuard>;
   }
 
   /** The lock was handed to `waiter` and its task resumes: it takes the lock. @internal */
@@ -197,7 +197,7 @@ export interface EventStatistics {
  */
 export class Event {
   #value = false;
-  readonly #waiters = new WaiterList();
+  readonly #waiters = new WaiterList(this, "wait");
   #woken = 0;
   readonly #binding = new LoopBinding();
 
@@ -227,7 +227,7 @@ export class Event {
    */
   wait(): Promise<true> {
     if (this.#value) return RESOLVED_TRUE;
-    return this.#binding.park(this.#waiters, this, "wait") as Promise<true>;
+    return this.#binding.park(this.#waiters) as Promise<true>;
   }
 
   /** @internal */
@@ -301,7 +301,7 @@ export interface ConditionStatistics {
  */
 export class Condition {
   readonly #lock: Lock;
-  readonly #waiters = new WaiterList();
+  readonly #waiters = new WaiterList(this, "wait");
   #woken = 0;
   readonly #binding = new LoopBinding();
 
@@ -350,7 +350,7 @@ export class Condition {
     let failed = false;
     let failure: unknown;
     try {
-      await this.#waiters.park(loop, this, "wait");
+      await this.#waiters.park(loop);
     } catch (error) {
       failed = true;
       failure = error;

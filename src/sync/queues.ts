@@ -143,11 +143,11 @@ export class Queue<T> implements AsyncIterable<T> {
   /** `maxsize`, with Infinity for "unbounded". */
   readonly #limit: number;
   readonly #items: ItemStore<T>;
-  readonly #getters = new WaiterList();
+  readonly #getters = new WaiterList(this, "get");
   #wokenGetters = 0;
-  readonly #putters = new WaiterList();
+  readonly #putters = new WaiterList(this, "put");
   #wokenPutters = 0;
-  readonly #joiners = new WaiterList();
+  readonly #joiners = new WaiterList(this, "join");
   #wokenJoiners = 0;
   #unfinished = 0;
   #shutdown = false;
@@ -216,7 +216,7 @@ export class Queue<T> implements AsyncIterable<T> {
 
   #putSlow(item: T): Promise<void> {
     if (this.#shutdown) return Promise.reject(new QueueShutDown(SHUT_DOWN));
-    return this.#binding.park(this.#putters, this, "put", item) as Promise<void>;
+    return this.#binding.park(this.#putters, item) as Promise<void>;
   }
 
   /**
@@ -256,7 +256,7 @@ export class Queue<T> implements AsyncIterable<T> {
       if (this.#items.length === 0) return Promise.reject(new QueueShutDown(SHUT_DOWN));
       return Promise.resolve(this.#takeItem());
     }
-    return this.#binding.park(this.#getters, this, "get") as Promise<T>;
+    return this.#binding.park(this.#getters) as Promise<T>;
   }
 
   /**
@@ -265,42 +265,38 @@ export class Queue<T> implements AsyncIterable<T> {
    * meanwhile, the waiter parks again at the front of its line. @internal
    */
   _resumed(waiter: Waiter): unknown {
-    switch (waiter._what) {
-      case "get":
-        this.#wokenGetters--;
-        if (this.#items.length > 0) return this.#takeItem();
-        if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
-        this.#getters.unshift(waiter);
-        return REPARK;
-      case "put":
-        this.#wokenPutters--;
-        if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
-        if (this.#items.length < this.#limit) {
-          this.#putItem(waiter._payload as T);
-          return undefined;
-        }
-        this.#putters.unshift(waiter);
-        return REPARK;
-      default:
-        this.#wokenJoiners--;
-        return undefined;
+    const list = waiter._list;
+    if (list === this.#getters) {
+      this.#wokenGetters--;
+      if (this.#items.length > 0) return this.#takeItem();
+      if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
+      list.unshift(waiter);
+      return REPARK;
     }
+    if (list === this.#putters) {
+      this.#wokenPutters--;
+      if (this.#shutdown) throw new QueueShutDown(SHUT_DOWN);
+      if (this.#items.length < this.#limit) {
+        this.#putItem(waiter._payload as T);
+        return undefined;
+      }
+      list.unshift(waiter);
+      return REPARK;
+    }
+    this.#wokenJoiners--;
+    return undefined;
   }
 
   /** A woken waiter was cancelled before it resumed: pass its item or slot on. @internal */
   _abandoned(waiter: Waiter): void {
-    switch (waiter._what) {
-      case "get":
-        this.#wokenGetters--;
-        this.#refillGetters();
-        break;
-      case "put":
-        this.#wokenPutters--;
-        this.#refillPutters();
-        break;
-      default:
-        this.#wokenJoiners--;
-    }
+    const list = waiter._list;
+    if (list === this.#getters) {
+      this.#wokenGetters--;
+      this.#refillGetters();
+    } else if (list === this.#putters) {
+      this.#wokenPutters--;
+      this.#refillPutters();
+    } else this.#wokenJoiners--;
   }
 
   /**
@@ -359,7 +355,7 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   #joinSlow(): Promise<void> {
-    return this.#binding.park(this.#joiners, this, "join") as Promise<void>;
+    return this.#binding.park(this.#joiners) as Promise<void>;
   }
 
   #wakeJoiners(): void {

@@ -69,7 +69,7 @@ export interface SemaphoreStatistics {
  */
 export class Semaphore {
   /** @internal */ _value: number;
-  readonly #waiters = new WaiterList();
+  readonly #waiters = new WaiterList(this, "acquire");
   #woken = 0;
   readonly #binding = new LoopBinding();
 
@@ -107,7 +107,7 @@ export class Semaphore {
   }
 
   #acquireSlow(): Promise<ReleaseGuard> {
-    return this.#binding.park(this.#waiters, this, "acquire") as Promise<ReleaseGuard>;
+    return this.#binding.park(this.#waiters) as Promise<ReleaseGuard>;
   }
 
   /** A permit was handed to `waiter` and its task resumes with it. @internal */

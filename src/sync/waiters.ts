@@ -7,8 +7,9 @@
  * it, so `task.cancel()` cancels exactly this wait (asyncio's `_fut_waiter`) and
  * `Task.getStack()` names the primitive. It behaves as a Future awaited by the task would, at a
  * fraction of the cost (one object and one native promise; primitives park 100k tasks at once, so
- * each field counts: the promise is handed to the caller, not kept, and the cancellation error
- * takes the payload's slot):
+ * each field counts: the promise is handed to the caller, not kept, the cancellation error takes
+ * the payload's slot, the primitive and the method name are the line's, and the task or, for a
+ * caller outside any task, the loop share one slot):
  * - a wake-up or a cancellation is delivered from the loop's ready queue, in the order they
  *   happened, as a Future's callbacks are;
  * - a cancellation that arrives after the wake-up but before delivery (the task is then not
@@ -24,7 +25,8 @@
  * and binds to the running loop the first time something has to wait on it.
  *
  * Invariants:
- * - A waiter is in a list only while `PENDING`; `_wake` and `_cancel` take it out.
+ * - A waiter is in its list (`_list`, fixed at creation) exactly while `PENDING`; `_wake` and
+ *   `_cancel` take it out.
  * - `_run` is scheduled exactly once per `_wake`/`_cancel`, and settles the promise at most once.
  *
  * @module
@@ -74,14 +76,14 @@ function executor(resolve: (value: unknown) => void, reject: (error: unknown) =>
 export class Waiter implements Waitable, ReadyEntry {
   _prev: Waiter | null = null;
   _next: Waiter | null = null;
-  /** The list it is in, or null. */
-  _list: WaiterList | null = null;
+  /**
+   * The line it waits in, for good: it is in it exactly while `PENDING`. The line names the owner
+   * and the method that waits, so that the waiter needs no field of its own for them.
+   */
+  readonly _list: WaiterList;
   _state = PENDING;
-  readonly _loop: EventLoop;
-  readonly _task: TaskStore | null;
-  readonly _owner: WaiterOwner;
-  /** The method that waits (`"acquire"`, `"get"`, …), for descriptions. */
-  readonly _what: string;
+  /** The task that waits, or the loop when the caller is no task (a loop callback). */
+  readonly _store: TaskStore | EventLoop;
   /**
    * What the caller brought (a queue putter's item); once cancelled while pending (the owner
    * never sees it again), the error to deliver.
@@ -90,24 +92,43 @@ export class Waiter implements Waitable, ReadyEntry {
   _resolve!: (value: unknown) => void;
   _reject!: (error: unknown) => void;
 
-  constructor(loop: EventLoop, owner: WaiterOwner, what: string, payload?: unknown) {
-    this._loop = loop;
-    this._owner = owner;
-    this._what = what;
+  constructor(list: WaiterList, loop: EventLoop, payload?: unknown) {
+    this._list = list;
     this._payload = payload;
     const store = als.getStore();
-    const task = store !== undefined && "_isTask" in store ? store : null;
-    this._task = task;
-    if (task !== null) {
-      if (task._mustCancel) {
+    if (store !== undefined && "_isTask" in store) {
+      this._store = store;
+      if (store._mustCancel) {
         // A cancellation requested while the task ran is delivered at its next wait: this one.
         this._state = CANCELLED;
-        this._payload = task._takeCancellation();
+        this._payload = store._takeCancellation();
         this._schedule();
         return;
       }
-      task._addWaiter(this);
-    }
+      store._addWaiter(this);
+    } else this._store = loop;
+  }
+
+  /** The task that waits, or null. */
+  get _task(): TaskStore | null {
+    const store = this._store;
+    return "_isTask" in store ? store : null;
+  }
+
+  /** The loop it waits on. */
+  get _loop(): EventLoop {
+    const store = this._store;
+    return "_isTask" in store ? store._loop : store;
+  }
+
+  /** The primitive it waits on. */
+  get _owner(): WaiterOwner {
+    return this._list.owner;
+  }
+
+  /** The method that waits (`"acquire"`, `"get"`, …), for descriptions. */
+  get _what(): string {
+    return this._list.what;
   }
 
   /** Whether the waiter is still parked (not woken, not cancelled). */
@@ -118,7 +139,7 @@ export class Waiter implements Waitable, ReadyEntry {
   /** Wakes the waiter: takes it out of its list and schedules the delivery. */
   _wake(): void {
     if (this._state !== PENDING) return;
-    this._list?.remove(this);
+    this._list.remove(this);
     this._state = WOKEN;
     this._schedule();
   }
@@ -126,7 +147,7 @@ export class Waiter implements Waitable, ReadyEntry {
   /** Cancels a parked waiter (called by `task.cancel()`); false once it was woken. @internal */
   _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {
     if (this._state !== PENDING) return false;
-    this._list?.remove(this);
+    this._list.remove(this);
     this._state = CANCELLED;
     this._task?._removeWaiter(this);
     this._payload = makeCancelledError(message, origin, this._loop.getDebug());
@@ -192,11 +213,20 @@ export class Waiter implements Waitable, ReadyEntry {
   }
 }
 
-/** An intrusive FIFO of parked waiters. */
+/** An intrusive FIFO of parked waiters: one line of one primitive's method. */
 export class WaiterList {
   head: Waiter | null = null;
   tail: Waiter | null = null;
   size = 0;
+  /** The primitive whose line this is. */
+  readonly owner: WaiterOwner;
+  /** The method that waits in it (`"acquire"`, `"get"`, …), for descriptions. */
+  readonly what: string;
+
+  constructor(owner: WaiterOwner, what: string) {
+    this.owner = owner;
+    this.what = what;
+  }
 
   /** Appends `w` at the back. */
   push(w: Waiter): void {
@@ -205,7 +235,6 @@ export class WaiterList {
     if (this.tail === null) this.head = w;
     else this.tail._next = w;
     this.tail = w;
-    w._list = this;
     this.size++;
   }
 
@@ -216,20 +245,17 @@ export class WaiterList {
     if (this.head === null) this.tail = w;
     else this.head._prev = w;
     this.head = w;
-    w._list = this;
     this.size++;
   }
 
   /** Unlinks `w` if it is in this list. */
   remove(w: Waiter): void {
-    if (w._list !== this) return;
     const { _prev: prev, _next: next } = w;
     if (prev === null) this.head = next;
     else prev._next = next;
     if (next === null) this.tail = prev;
     else next._prev = prev;
     w._prev = w._next = null;
-    w._list = null;
     this.size--;
   }
 
@@ -238,8 +264,8 @@ export class WaiterList {
    * (with the owner's `_resumed` value, or a rejection). A task with a pending cancellation gets
    * a waiter that is already cancelled and not parked.
    */
-  park(loop: EventLoop, owner: WaiterOwner, what: string, payload?: unknown): Promise<unknown> {
-    const w = new Waiter(loop, owner, what, payload);
+  park(loop: EventLoop, payload?: unknown): Promise<unknown> {
+    const w = new Waiter(this, loop, payload);
     if (w._state === PENDING) this.push(w);
     // The waiter is delivered from the ready queue at the earliest, after these settlers are set.
     creating = w;
@@ -292,14 +318,14 @@ export class LoopBinding {
    * Parks a new waiter for the current task at the back of `list` and returns its promise; a
    * binding error comes back as a rejected promise, with nothing parked.
    */
-  park(list: WaiterList, owner: WaiterOwner, what: string, payload?: unknown): Promise<unknown> {
+  park(list: WaiterList, payload?: unknown): Promise<unknown> {
     let loop: EventLoop;
     try {
-      loop = this.bind(owner);
+      loop = this.bind(list.owner);
     } catch (error) {
       return Promise.reject(error);
     }
-    return list.park(loop, owner, what, payload);
+    return list.park(loop, payload);
   }
 }
 
