@@ -36,8 +36,13 @@ import {
   gather,
   getRunningLoop,
   Runner,
+  run,
   shield,
   sleep,
+  type Task,
+  TimeoutError,
+  timeout,
+  VirtualClock,
 } from "../src/index.ts";
 import { errorOf, runVirtual, syncErrorOf } from "./helpers.ts";
 
@@ -67,6 +72,48 @@ describe("conformance: wake-up order after cancel()", () => {
       await sleep(5);
       assert.deepEqual(order, ["future waiter", "sleeper"]);
     });
+  });
+});
+
+describe("sleep edge cases found in review", () => {
+  test("a sleep whose deadline is exactly 0 (a clock that starts below 0) is cancelled at once, not at its deadline", async () => {
+    for (const start of [-1000, -999]) {
+      await run(
+        async () => {
+          const loop = getRunningLoop();
+          const t0 = loop.time();
+          const error = await errorOf(timeout(5, () => sleep(1000)));
+          assert.ok(error instanceof TimeoutError, `start=${start}`);
+          assert.equal(loop.time() - t0, 5, `start=${start}`);
+        },
+        { clock: new VirtualClock(start) },
+      );
+    }
+  });
+
+  test("cancel() after the loop closed still ends a task parked in sleep(0), running its finally", async () => {
+    for (const delay of [0, 1000]) {
+      const log: string[] = [];
+      const runner = new Runner({ clock: "virtual" });
+      let parked: Task<void> | null = null;
+      await runner.run(async () => {
+        parked = createTask(async () => {
+          try {
+            for (;;) await sleep(delay);
+          } finally {
+            log.push("finally");
+          }
+        });
+        await sleep(0);
+      });
+      runner.getLoop().close();
+      const task = parked as unknown as Task<void>;
+      task.cancel();
+      await Promise.resolve();
+      await Promise.resolve();
+      assert.equal(task.cancelled(), true, `sleep(${delay})`);
+      assert.deepEqual(log, ["finally"], `sleep(${delay})`);
+    }
   });
 });
 

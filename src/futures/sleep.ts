@@ -31,15 +31,21 @@ const FAILING = 4;
  * cancelled Future schedules the wake-up.
  */
 const STALE = 8;
+/**
+ * The `_when` of a zero sleep, which has no deadline (a real deadline can be 0 on a clock that
+ * starts below 0).
+ */
+const ZERO = Number.NEGATIVE_INFINITY;
 
 // 100k sleepers wait at once in the benchmarks: the flags share one field, and the error to
 // deliver takes the value's slot (a cancelled sleep never resolves).
 class Sleeper implements TimerEntry, ReadyEntry, Waitable {
-  _when = 0;
+  /** The deadline, or {@link ZERO} for a zero sleep. */
+  _when = ZERO;
   _seq = -1;
   /** True once woken or cancelled (the heap skips it). */
   _cancelled = false;
-  /** QUEUED | FIRED | FAILING. */
+  /** QUEUED | FIRED | FAILING | STALE. */
   _flags = 0;
   readonly _loop: EventLoop;
   readonly _task: TaskStore | null;
@@ -73,7 +79,7 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
     }
     if (this._cancelled) {
       if ((flags & FIRED) === 0) return NO_STEP;
-    } else if (this._when !== 0) {
+    } else if (this._when !== ZERO) {
       // The timer fired. As in asyncio (the timer completes the sleep's future, whose callback
       // wakes the task on the next iteration), the task resumes on the next iteration; a cancel
       // arriving in between is delivered instead.
@@ -96,31 +102,32 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
   }
 
   _cancel(message: string | undefined, origin: CancellationOrigin | undefined): boolean {
+    if (this._cancelled) return false;
+    const loop = this._loop;
     // A zero sleep is asyncio's bare `yield`: no Future to cancel. The task keeps the request
     // (`_mustCancel`), which its turn in the ready queue delivers, with the message current
-    // then, unless `uncancel()` withdrew it meanwhile.
-    if (this._cancelled || this._when === 0) return false;
+    // then, unless `uncancel()` withdrew it meanwhile. (A closed loop dropped that turn: the
+    // sleep is rejected at once, as any other.)
+    if (this._when === ZERO && !loop.isClosed()) return false;
     this._cancelled = true;
-    if (this._seq >= 0) this._loop._timerCancelled(this);
+    if (this._seq >= 0) loop._timerCancelled(this);
     this._task?._removeWaiter(this);
-    const error = makeCancelledError(message, origin, this._loop.getDebug());
-    const loop = this._loop;
+    const error = makeCancelledError(message, origin, loop.getDebug());
     if (loop.isClosed()) this._reject(error);
     else {
-      // As asyncio wakes a cancelled task: from the ready queue (a `sleep(0)` already there
-      // delivers it at its place).
+      // As asyncio wakes a cancelled task: from the ready queue. (Every path that queues a
+      // sleep either cancels it first or is a zero sleep, so it is not queued yet.) A sleep off
+      // the heap with a finite deadline is due, in the current batch: its place there is skipped.
       this._value = error;
-      const queued = (this._flags & QUEUED) !== 0;
-      // Off the heap with a finite deadline and not queued by us: due, in the current batch.
-      const due = !queued && this._seq < 0 && this._when !== Number.POSITIVE_INFINITY;
+      const due = this._seq < 0 && this._when !== Number.POSITIVE_INFINITY;
       this._flags = due ? QUEUED | FAILING | STALE : QUEUED | FAILING;
-      if (!queued) loop._pushReady(this);
+      loop._pushReady(this);
     }
     return true;
   }
 
   _describeWait(): string {
-    return this._when === 0 ? "<sleep 0>" : `<sleep until ${this._when}>`;
+    return this._when === ZERO ? "<sleep 0>" : `<sleep until ${this._when}>`;
   }
 }
 
