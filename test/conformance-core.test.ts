@@ -33,6 +33,7 @@ import {
   currentTask,
   type EventLoop,
   type ExceptionContext,
+  eagerTaskFactory,
   gather,
   getRunningLoop,
   Runner,
@@ -172,6 +173,38 @@ describe("conformance: a cancel() that arrives after the awaited Future complete
 });
 
 describe("conformance: gather() of children already done", () => {
+  test("with eager children, only a child done when created counts as done: one that a later child completes is handled through the loop", async () => {
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      loop.setTaskFactory(eagerTaskFactory);
+      const f1 = loop.createFuture<number>();
+      const g = gather([
+        f1,
+        () => {
+          f1.setResult(1);
+          return 2;
+        },
+      ]);
+      assert.equal(g.done(), false); // CPython 3.13: False
+      await sleep(0);
+      assert.deepEqual(g.result(), [1, 2]);
+      // The failing case: asyncio fails the gather with the eager child's error, which was
+      // handled at once; f1's failure comes through the loop, after it.
+      const f2 = loop.createFuture<number>();
+      const failed = gather([
+        f2,
+        () => {
+          f2.setException(new RangeError("f2"));
+          throw new RangeError("child");
+        },
+      ]);
+      const error = await errorOf(failed);
+      assert.equal((error as Error).message, "child");
+      assert.equal(((await errorOf(f2)) as Error).message, "f2");
+      loop.setTaskFactory(null);
+    });
+  });
+
   test("it is done when it returns: the results, the first error, the cancellation", async () => {
     await runVirtual(async () => {
       const loop = getRunningLoop();

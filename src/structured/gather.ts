@@ -13,7 +13,8 @@
  * - the same awaitable twice is awaited once, and its result appears twice.
  *
  * Invariants:
- * - Each distinct child gets exactly one done callback; the gather completes at most once.
+ * - Each distinct child is handled once: by its done callback, or at once if it was done when
+ *   created; the gather completes at most once.
  * - Once the gather is done, later child errors are marked retrieved (asyncio does the same), so
  *   they are not reported as "never retrieved".
  *
@@ -68,7 +69,6 @@ class GatheringFuture<T> extends Future<T> {
     this.#children = children;
     this.#remaining = distinct;
     this.#returnExceptions = returnExceptions;
-    markAwaiter(this._onChildDone, this);
   }
 
   /**
@@ -217,23 +217,26 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
   );
   const byArg = new Map<unknown, Future<unknown>>();
   const children: Future<unknown>[] = [];
+  // As asyncio 3.12+: a child that is done as soon as it exists (a done Future, an eager task
+  // that finished) is handled once the gather exists, in order, so a gather of done Futures is
+  // done when returned. The others get their done callback at once, child by child: one that a
+  // later eager child completes is then handled through the loop, as in asyncio.
+  let outer: GatheringFuture<unknown[]> | null = null;
+  const onChildDone = (child: Future<unknown>): void => outer!._onChildDone(child);
+  const done: Future<unknown>[] = [];
   for (const arg of aws) {
     let fut = byArg.get(arg);
     if (fut === undefined) {
       fut = toFuture<unknown>(arg);
       byArg.set(arg, fut);
+      if (fut.done()) done.push(fut);
+      else fut._addDoneCallback(onChildDone);
     }
     children.push(fut);
   }
   const loop = commonLoop(byArg.values(), "gather()") ?? runningLoopOrNull();
-  const outer = new GatheringFuture<unknown[]>(children, byArg.size, returnExceptions, loop);
-  // As asyncio 3.12+, children already done are handled now, in order, after the others are
-  // registered: a gather of done Futures is done when it is returned.
-  const done: Future<unknown>[] = [];
-  for (const fut of byArg.values()) {
-    if (fut.done()) done.push(fut);
-    else fut._addDoneCallback(outer._onChildDone);
-  }
+  outer = new GatheringFuture<unknown[]>(children, byArg.size, returnExceptions, loop);
+  markAwaiter(onChildDone, outer);
   for (const fut of done) outer._onChildDone(fut);
   return outer;
 }
