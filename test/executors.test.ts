@@ -237,6 +237,21 @@ describe("toThread and runInExecutor", () => {
 });
 
 describe("the loop's default executor", () => {
+  it(
+    "a failed runInExecutor() Future nobody retrieved is reported as a Future (its public class)",
+    GUARD,
+    async () => {
+      const messages: string[] = [];
+      await run(async () => {
+        const loop = getRunningLoop();
+        loop.setExceptionHandler((_loop, context) => messages.push(context.message));
+        const job = loop.runInExecutor(null, JOBS, "fail", "nobody looks");
+        await until(() => job.done());
+      });
+      assert.deepEqual(messages, ["Future exception was never retrieved"]);
+    },
+  );
+
   it("setDefaultExecutor makes runInExecutor(null) and toThread use the given pool", GUARD, () =>
     realRun(async () => {
       const loop = getRunningLoop();

@@ -190,6 +190,8 @@ function reviveError(value: unknown, exportName = ""): unknown {
 
 /** A Future whose cancellation aborts its job at once. */
 class JobFuture<T> extends Future<T> {
+  /** The name reports give it: it is a `Future` to its users. @internal */
+  static readonly _displayName = "Future";
   readonly _controller = new AbortController();
   /** @internal */
   override _cancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {

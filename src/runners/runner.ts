@@ -205,10 +205,12 @@ export class Runner {
         }
       }
       for (const fut of loop._unretrieved) {
-        // As asyncio's Future.__del__: the message names the class (a subclass's own name), and
-        // the context's `future` is the Future or Task; a task is also given as `task`.
+        // As asyncio's Future.__del__: the message names the class (a subclass's own name; an
+        // internal subclass gives its public name), and the context's `future` is the Future or
+        // Task; a task is also given as `task`.
         const isTask = fut instanceof Task;
-        const kind = fut.constructor.name || (isTask ? "Task" : "Future");
+        const ctor = fut.constructor as { _displayName?: string; name: string };
+        const kind = ctor._displayName ?? (ctor.name || (isTask ? "Task" : "Future"));
         loop.callExceptionHandler({
           message: `${kind} exception was never retrieved`,
           exception: fut._exception,
