@@ -872,6 +872,46 @@ describe("TCP streams", () => {
     }),
   );
 
+  it(
+    "a pending cancellation reaches waitClosed() and a paused drain() from the ready queue, after the callbacks already scheduled",
+    GUARD,
+    () =>
+      realRun(async () => {
+        await using server = await echoServer();
+        const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+        const loop = getRunningLoop();
+        const order = async (wait: () => Promise<void>) => {
+          const log: string[] = [];
+          const task = createTask(async () => {
+            loop.callSoon(() => log.push("cb"));
+            currentTask()!.cancel("pending");
+            try {
+              await wait();
+              log.push("returned");
+            } catch (error) {
+              log.push(`caught ${(error as CancelledError).message}`);
+            }
+          });
+          await settled(task);
+          return log;
+        };
+        try {
+          assert.deepEqual(await order(() => writer.waitClosed()), ["cb", "caught pending"]);
+          // A drain that must wait: the writer is paused (Node's buffer over its high-water mark).
+          writer.transport.cork();
+          while (writer.transport.writableLength < writer.transport.writableHighWaterMark) {
+            writer.transport.write(Buffer.alloc(65536));
+          }
+          writer.write("x");
+          writer.transport.cork(); // drain() uncorks once; keep the bytes in Node's buffer
+          assert.deepEqual(await order(() => writer.drain()), ["cb", "caught pending"]);
+        } finally {
+          // Whatever happened, close the connection, or the server's disposal would wait for it.
+          writer.abort();
+        }
+      }),
+  );
+
   it("a read cancelled on a live socket leaves the bytes for the next read", GUARD, () =>
     realRun(async () => {
       await using server = await echoServer();
