@@ -305,16 +305,36 @@ function reportCallbackError(
   });
 }
 
-/** How a Future or Task was (last) asked to cancel. @internal */
+/**
+ * How a Future or Task was (last) asked to cancel. Read-only, so that consecutive requests with
+ * the same message and origin (a loop cancelling many tasks) share one record; the error that
+ * delivers the request is kept in the cancelled Future's result slot. @internal
+ */
 export class CancelInfo {
   readonly message: string | undefined;
   readonly origin: CancellationOrigin | undefined;
-  /** The error that delivers it, once made. */
-  error: CancelledError | null = null;
   constructor(message: string | undefined, origin: CancellationOrigin | undefined) {
     this.message = message;
     this.origin = origin;
   }
+}
+
+const NO_CANCEL_INFO = new CancelInfo(undefined, undefined);
+let lastCancelInfo = NO_CANCEL_INFO;
+
+/** The record of a request with `message` and `origin` (the last one made, if it matches). @internal */
+export function cancelInfoFor(
+  message: string | undefined,
+  origin: CancellationOrigin | undefined,
+): CancelInfo {
+  const last = lastCancelInfo;
+  if (last.message === message && last.origin === origin) return last;
+  return (lastCancelInfo = new CancelInfo(message, origin));
+}
+
+/** The shared record must not keep a finished requester (and its result) alive. @internal */
+export function forgetCancelInfoOf(requester: object): void {
+  if (lastCancelInfo.origin?.requester === requester) lastCancelInfo = NO_CANCEL_INFO;
 }
 
 /** Options for `new Future()`. */
@@ -349,7 +369,10 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   // Every field costs 8 bytes per Future and per Task (100k of them wait at once in the
   // benchmarks): what is rare (an exception, a cancellation) lives in the state or in a record.
   /** @internal */ _state = PENDING;
-  /** The result, or the exception when `FAILED`. @internal */
+  /**
+   * The result; the exception when `FAILED`; the CancelledError, once made, when `CANCELLED`.
+   * @internal
+   */
   _result: T | undefined = undefined;
   /** @internal */ _loop: EventLoop | null;
   /**
@@ -497,7 +520,7 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
   _cancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {
     if (this._state !== PENDING) return false;
     this._state = CANCELLED;
-    this._cancelInfo = new CancelInfo(msg, origin);
+    this._cancelInfo = cancelInfoFor(msg, origin);
     this._scheduleCallbacks();
     return true;
   }
@@ -632,14 +655,15 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     this._loop?._unretrieved.delete(this as Future<unknown>);
   }
 
-  /** The CancelledError this (cancelled) Future raises. @internal */
+  /** The CancelledError this (cancelled) Future raises, kept in its result slot once made. @internal */
   _getCancelledError(): CancelledError {
-    let info = this._cancelInfo;
-    if (info === null) info = this._cancelInfo = new CancelInfo(undefined, undefined);
-    if (info.error === null) {
-      info.error = makeCancelledError(info.message, info.origin, this._loop?.getDebug() ?? true);
+    let error = this._result as CancelledError | undefined;
+    if (error === undefined) {
+      const info = this._cancelInfo;
+      error = makeCancelledError(info?.message, info?.origin, this._loop?.getDebug() ?? true);
+      this._result = error as T;
     }
-    return info.error;
+    return error;
   }
 
   /** @internal */

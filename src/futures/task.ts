@@ -45,11 +45,12 @@ import type { Waitable } from "../internal/waitable.ts";
 import { EventLoop, type ReadyEntry } from "../loop/event-loop.ts";
 import {
   CANCELLED,
-  CancelInfo,
+  cancelInfoFor,
   describeError,
   FAILED,
   FINISHED,
   Future,
+  forgetCancelInfoOf,
   guardRepr,
   PENDING,
 } from "./future.ts";
@@ -325,7 +326,7 @@ export class Task<T = unknown>
   _requestCancel(msg: string | undefined, origin: CancellationOrigin | undefined): boolean {
     if (this._state !== PENDING) return false;
     this._numCancelsRequested++;
-    this._cancelInfo = new CancelInfo(msg, origin);
+    this._cancelInfo = cancelInfoFor(msg, origin);
     if (instrument.active) instrument.emit("cancel-requested", this, origin);
     const extras = this._extras;
     const controller = extras === null ? null : extras.controller;
@@ -476,6 +477,7 @@ export class Task<T = unknown>
     this._loop._tasks.delete(this as Task<unknown>);
     // The shared origin record must not keep a finished requester (and its result) alive.
     if (lastTaskOrigin !== null && lastTaskOrigin.requester === this) lastTaskOrigin = null;
+    forgetCancelInfoOf(this);
     if (instrument.active) instrument.emit("done", this);
     this._scheduleCallbacks();
   }
@@ -527,17 +529,12 @@ function stateName(task: Task<unknown>): string {
 
 function setCancelled(task: Task<unknown>, error: CancelledError): void {
   task._state = CANCELLED;
-  let info = task._cancelInfo;
-  // Mostly the error delivers the last request: its record takes the error.
-  if (
-    info === null ||
-    info.error !== null ||
-    info.message !== error.cancelMessage ||
-    info.origin !== error.origin
-  ) {
-    info = task._cancelInfo = new CancelInfo(error.cancelMessage, error.origin);
+  const info = task._cancelInfo;
+  // Mostly the error delivers the last request, whose record stays.
+  if (info === null || info.message !== error.cancelMessage || info.origin !== error.origin) {
+    task._cancelInfo = cancelInfoFor(error.cancelMessage, error.origin);
   }
-  info.error = error;
+  task._result = error as never;
 }
 
 function checkTaskArgs(fn: unknown, options: unknown): void {
