@@ -231,15 +231,11 @@ class ContextCallback extends AsyncResource implements ReadyEntry {
     this.future = future;
   }
   _run(): void {
-    this.runInAsyncScope(runInLoop, null, this);
+    // In the captured context, the runtime's store is the loop's (not the adder's task).
+    const loop = this.future._loop;
+    if (loop === null) this.runInAsyncScope(invokeContextCallback, null, this);
+    else als.runInResource(this, loop, invokeContextCallback, this);
   }
-}
-
-/** In the captured context, the runtime's store is the loop's again (not the adder's task). */
-function runInLoop(entry: ContextCallback): void {
-  const loop = entry.future._loop;
-  if (loop !== null && als.getOwnStore() !== loop) als.run(loop, invokeContextCallback, entry);
-  else invokeCallback(entry.callback, entry.future);
 }
 
 function invokeContextCallback(entry: ContextCallback): void {
