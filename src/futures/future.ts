@@ -376,7 +376,7 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
    * case: one awaiter, or one done callback), an array of two or more, or null. @internal
    */
   _callbacks: Registration | Registration[] | null = null;
-  /** The last cancellation's message and origin (and its error, once made). @internal */
+  /** The last cancellation's message and origin (a shared record). @internal */
   _cancelInfo: CancelInfo | null = null;
 
   constructor(options?: FutureOptions) {
