@@ -70,13 +70,14 @@ export interface TaskOptions {
 let taskCounter = 0;
 
 // Starting a task costs no closure and no async frame. `createTask` captures the creator's async
-// context in an AsyncResource: the task inherits the creator's AsyncLocalStorage values (as
-// asyncio copies the contextvars). A lazily started task is a ready-queue entry; its turn runs
-// `startTask` in that resource's scope with the task as the current store, at its place in the
-// queue, as asyncio runs a new task's first step. (A per-task promise chained on a start gate
-// cost 60% more memory and time, and started tasks after the callbacks of their iteration. A
-// resource made inside `als.run(task, …)`, which carried the task itself, cost a second context
-// frame per task on Node 24: see `runInResource`.)
+// context in an AsyncResource made inside `als.run(task, …)`: the task inherits the creator's
+// AsyncLocalStorage values (as asyncio copies the contextvars) and sees itself as the current
+// task. A lazily started task is a ready-queue entry; its turn runs `startTask` in that resource's
+// scope, at its place in the queue, as asyncio runs a new task's first step. (A per-task promise
+// chained on a start gate cost 60% more memory and time, and started tasks after the callbacks
+// of their iteration. Entering the task's store only when it starts, with `runInResource`, saves
+// Node 24 a context frame per task, but the tasks of W1 then took 10–15 % more CPU time in
+// interleaved runs: the frame made at creation is kept.)
 //
 // The resource also holds the task's function until it starts: the task needs one field for
 // both, and nothing keeps the function alive once the task has started.
@@ -87,7 +88,17 @@ class TaskStart<T = unknown> extends AsyncResource {
     this.fn = fn;
   }
 }
+function captureContext<T>(fn: () => T | PromiseLike<T>): TaskStart<T> {
+  return new TaskStart(fn);
+}
 const TASK_RESOURCE_OPTIONS = { requireManualDestroy: true };
+
+// With AsyncLocalStorage as the carrier, the resource made inside `als.run(task, …)` carries the
+// task too; with promise hooks, the task is made current when the resource's scope is entered.
+const RESOURCE_CARRIES_TASK = als.kind === "als";
+function startInStore(task: Task<unknown>, fn: () => unknown): void {
+  als.run(task, startTask, task, fn);
+}
 
 function onTaskFulfilled(value: unknown): void {
   (als.getStore() as Task<unknown>)._finish(true, value);
@@ -230,10 +241,12 @@ export class Task<T = unknown>
     if (options?.eagerStart === true && loop.isRunning()) {
       // In a scope of its own, as a lazy start: the task's AsyncLocalStorage changes
       // (`enterWith`) stay in the task, as asyncio runs an eager step in the task's context copy.
-      als.runInResource(
-        new TaskStart(fn),
-        this as Task<unknown>,
-        startTask,
+      const context = RESOURCE_CARRIES_TASK
+        ? als.run(this as Task<unknown>, captureContext, fn)
+        : captureContext(fn);
+      context.runInAsyncScope(
+        RESOURCE_CARRIES_TASK ? startTask : startInStore,
+        null,
         this as Task<unknown>,
         fn,
       );
@@ -241,7 +254,11 @@ export class Task<T = unknown>
       // that created it, which the loop must then let finish whole.
       if (!this._suspendedSince(null)) loop._stepGoesOn();
     } else {
-      this._start = new TaskStart(fn) as TaskStart;
+      this._start = (
+        RESOURCE_CARRIES_TASK
+          ? als.run(this as Task<unknown>, captureContext, fn)
+          : captureContext(fn)
+      ) as TaskStart;
       loop._pushReady(this);
     }
   }
@@ -424,7 +441,12 @@ export class Task<T = unknown>
   _run(): TaskStore {
     const start = this._start!;
     this._start = null;
-    als.runInResource(start, this as Task<unknown>, startTask, this as Task<unknown>, start.fn);
+    start.runInAsyncScope(
+      RESOURCE_CARRIES_TASK ? startTask : startInStore,
+      null,
+      this as Task<unknown>,
+      start.fn,
+    );
     return this;
   }
 

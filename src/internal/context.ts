@@ -106,8 +106,7 @@ class AlsSlot implements ContextSlot {
 // AsyncLocalStorage's `run` (Node 24) makes a context frame (a copy of the current one, a Map) to
 // enter the store and a second one to put the previous store back when it returns. Inside a
 // resource's scope the store can be entered for the rest of the scope instead: leaving the scope
-// restores the previous frame itself. One frame less per task start and per done callback or
-// handle run (W1 allocated some 370 B per task for the second frame).
+// restores the previous frame itself. One frame less per done callback, handle or loop turn.
 function enterAndCall<R, A, B>(
   storage: AsyncLocalStorage<Store>,
   store: Store,
