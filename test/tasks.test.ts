@@ -913,6 +913,28 @@ describe("strong references", () => {
       [true, true, true],
     );
   });
+  test("a finished task that cancelled others is not kept alive by the runtime's shared cancellation records", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const macrotask = () => new Promise((resolve) => setImmediate(resolve));
+    let ref: WeakRef<object> | undefined;
+    await runVirtual(async () => {
+      const victims = [createTask(() => sleep(1000)), createTask(() => sleep(1000))];
+      const requester = createTask(async () => {
+        await sleep(0);
+        // One record for both requests (same message, same origin).
+        for (const v of victims) v.cancel("stop");
+      });
+      ref = new WeakRef(requester);
+      await requester;
+      for (const v of victims) await v.then(undefined, () => undefined);
+      assert.ok(victims.every((v) => v.cancelled()));
+    });
+    await macrotask();
+    gc();
+    await macrotask();
+    assert.equal(ref?.deref(), undefined);
+  });
 });
 
 describe("introspection", () => {

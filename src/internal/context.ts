@@ -20,7 +20,7 @@
  * Users' own AsyncLocalStorage values are not carried by this slot: tasks and callbacks capture
  * them with an `AsyncResource` when they are created (see task.ts and handles.ts).
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, type AsyncResource } from "node:async_hooks";
 import { promiseHooks } from "node:v8";
 import type { CancellationOrigin, CancelledError } from "../exceptions.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
@@ -67,6 +67,17 @@ export interface ContextSlot {
   getOwnStore(): Store | undefined;
   /** Calls `fn(a, b)` with `store` current (and current in every promise it creates). */
   run<R, A, B>(store: Store, fn: (a: A, b: B) => R, a?: A, b?: B): R;
+  /**
+   * Calls `fn(a, b)` in `resource`'s async context with `store` current: what
+   * `resource.runInAsyncScope(() => run(store, fn, a, b))` does, one context frame cheaper.
+   */
+  runInResource<R, A, B>(
+    resource: AsyncResource,
+    store: Store,
+    fn: (a: A, b: B) => R,
+    a?: A,
+    b?: B,
+  ): R;
 }
 
 class AlsSlot implements ContextSlot {
@@ -81,6 +92,30 @@ class AlsSlot implements ContextSlot {
   run<R, A, B>(store: Store, fn: (a: A, b: B) => R, a?: A, b?: B): R {
     return this.#als.run(store, fn, a as A, b as B);
   }
+  runInResource<R, A, B>(
+    resource: AsyncResource,
+    store: Store,
+    fn: (a: A, b: B) => R,
+    a?: A,
+    b?: B,
+  ): R {
+    return resource.runInAsyncScope(enterAndCall, null, this.#als, store, fn, a, b) as R;
+  }
+}
+
+// AsyncLocalStorage's `run` (Node 24) makes a context frame (a copy of the current one, a Map) to
+// enter the store and a second one to put the previous store back when it returns. Inside a
+// resource's scope the store can be entered for the rest of the scope instead: leaving the scope
+// restores the previous frame itself. One frame less per done callback, handle or loop turn.
+function enterAndCall<R, A, B>(
+  storage: AsyncLocalStorage<Store>,
+  store: Store,
+  fn: (a: A, b: B) => R,
+  a: A,
+  b: B,
+): R {
+  if (storage.getStore() !== store) storage.enterWith(store);
+  return fn(a, b);
 }
 
 // The tag is an ordinary symbol property, so `util.inspect(promise)` shows it; a private field
@@ -160,6 +195,15 @@ class HooksSlot implements ContextSlot {
     } finally {
       current = previous;
     }
+  }
+  runInResource<R, A, B>(
+    resource: AsyncResource,
+    store: Store,
+    fn: (a: A, b: B) => R,
+    a?: A,
+    b?: B,
+  ): R {
+    return resource.runInAsyncScope(this.run, this, store, fn, a, b) as R;
   }
 }
 

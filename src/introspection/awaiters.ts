@@ -22,8 +22,8 @@ import { TaskGroup } from "../structured/taskgroups.ts";
 
 /** The pending Tasks and Futures that await `future` now, each once, in registration order. */
 export function awaitersOf(future: Future<unknown>): Future<unknown>[] {
-  const callbacks = future._callbacks;
-  if (callbacks === null || future.done()) return [];
+  if (future.done()) return [];
+  const callbacks = future._registrations();
   const found: Future<unknown>[] = [];
   for (const callback of callbacks) {
     let awaiter: Future<unknown> | null = null;

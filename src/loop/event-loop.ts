@@ -515,8 +515,8 @@ export class EventLoop implements HandleOwner {
   }
 
   /** @internal */
-  _callInLoop(callback: Callback, args: unknown[]): unknown {
-    return als.run(this, applyCallback, callback, args);
+  _callInLoop(context: AsyncResource, callback: Callback, args: unknown[]): unknown {
+    return als.runInResource(context, this, applyCallback, callback, args);
   }
 
   /** @internal */
@@ -562,16 +562,17 @@ export class EventLoop implements HandleOwner {
 
   readonly #onImmediate = (): void => {
     this.#immediate = null;
-    this.#hostContext.runInAsyncScope(this.#turn, this);
+    als.runInResource(this.#hostContext, this, this.#turn);
   };
 
   readonly #onHostTimer = (): void => {
     this.#hostTimer = null;
     this.#hostTimerWhen = Number.POSITIVE_INFINITY;
-    if (this.#immediate === null) this.#hostContext.runInAsyncScope(this.#turn, this);
+    if (this.#immediate === null) als.runInResource(this.#hostContext, this, this.#turn);
   };
 
-  #turn(): void {
+  /** One loop turn, in the loop's context with the loop as the current store. */
+  readonly #turn = (): void => {
     if (!this.#running) return;
     if (this.#virtual && this.#ready.length === 0) {
       const top = this.#timers.peek();
@@ -586,8 +587,8 @@ export class EventLoop implements HandleOwner {
         this.#clock.advanceTo!(top._when);
       }
     }
-    als.run(this, this.#iterate);
-  }
+    this.#iterate();
+  };
 
   readonly #iterate = (): void => {
     const timers = this.#timers;

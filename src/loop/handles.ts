@@ -18,8 +18,8 @@ import type { TimerEntry } from "./timer-heap.ts";
 export interface HandleOwner {
   _timerCancelled(handle: TimerHandle): void;
   _reportCallbackError(handle: Handle, error: unknown): void;
-  /** Calls `callback(...args)` as a loop callback (outside any task). */
-  _callInLoop(callback: Callback, args: unknown[]): unknown;
+  /** Calls `callback(...args)` in `context`, as a loop callback (outside any task). */
+  _callInLoop(context: AsyncResource, callback: Callback, args: unknown[]): unknown;
 }
 
 /** @internal */
@@ -78,11 +78,7 @@ export class Handle {
   _run(): void {
     const cb = this._callback;
     if (cb === null) return;
-    this._context.runInAsyncScope(this._owner._callInLoop, this._owner, invokeHandle as Callback, [
-      this,
-      cb,
-      this._args,
-    ]);
+    this._owner._callInLoop(this._context, invokeHandle as Callback, [this, cb, this._args]);
   }
 
   /** @internal */

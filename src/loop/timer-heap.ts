@@ -96,11 +96,14 @@ export class TimerHeap {
     const last = items.pop()!;
     const n = items.length;
     if (n === 0) return;
+    this.#siftDown(0, last, this.#whens[n], this.#seqs[n], n);
+  }
+
+  /** Places `entry` (deadline `when`, number `seq`) at `i` or below, in a heap of `n` entries. */
+  #siftDown(i: number, entry: TimerEntry, when: number, seq: number, n: number): void {
+    const items = this.#items;
     const whens = this.#whens;
     const seqs = this.#seqs;
-    const lw = whens[n];
-    const ls = seqs[n];
-    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
@@ -108,15 +111,15 @@ export class TimerHeap {
       let c = l;
       if (r < n && (whens[r] < whens[l] || (whens[r] === whens[l] && seqs[r] < seqs[l]))) c = r;
       const cw = whens[c];
-      if (!(cw < lw || (cw === lw && seqs[c] < ls))) break;
+      if (!(cw < when || (cw === when && seqs[c] < seq))) break;
       items[i] = items[c];
       whens[i] = cw;
       seqs[i] = seqs[c];
       i = c;
     }
-    items[i] = last;
-    whens[i] = lw;
-    seqs[i] = ls;
+    items[i] = entry;
+    whens[i] = when;
+    seqs[i] = seq;
   }
 
   #grow(): void {
@@ -129,14 +132,26 @@ export class TimerHeap {
   }
 
   #compact(): void {
-    const live = this.#items.filter((e) => !e._cancelled);
-    live.sort((a, b) => a._when - b._when || a._seq - b._seq);
-    // A sorted array is a valid heap.
-    this.#items = live;
-    for (let i = 0; i < live.length; i++) {
-      this.#whens[i] = live[i]._when;
-      this.#seqs[i] = live[i]._seq;
+    // Drops the cancelled entries in place, then restores the heap order bottom-up (Floyd's
+    // method, O(n)): no new array and no comparator calls, where a sort of what is left cost
+    // O(n log n) (W6 cancels 100 000 sleepers, compacting at 50 000, 25 000, … cancelled).
+    const items = this.#items;
+    const whens = this.#whens;
+    const seqs = this.#seqs;
+    let n = 0;
+    for (let i = 0; i < items.length; i++) {
+      const e = items[i];
+      if (e._cancelled) {
+        e._seq = -1;
+        continue;
+      }
+      items[n] = e;
+      whens[n] = whens[i];
+      seqs[n] = seqs[i];
+      n++;
     }
+    items.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i, items[i], whens[i], seqs[i], n);
     this.#cancelled = 0;
   }
 }
