@@ -92,6 +92,30 @@ describe("sleep edge cases found in review", () => {
     }
   });
 
+  test("every sleep cancelled delivers its CancelledError, also the one whose cancel compacts the timer heap", async () => {
+    await runVirtual(async () => {
+      // Compaction runs when more than 64 entries and more than half of the heap are
+      // cancelled: with 200 sleepers it runs during these cancels.
+      const n = 200;
+      let cancelled = 0;
+      const tasks = Array.from({ length: n }, () =>
+        createTask(async () => {
+          try {
+            await sleep(3_600_000);
+          } catch (error) {
+            if (error instanceof CancelledError) cancelled++;
+            throw error;
+          }
+        }),
+      );
+      await sleep(1);
+      for (const task of tasks) task.cancel();
+      for (const task of tasks) await errorOf(task);
+      assert.equal(cancelled, n);
+      assert.equal(getRunningLoop().time(), 1);
+    });
+  });
+
   test("cancel() after the loop closed still ends a task parked in sleep(0), running its finally", async () => {
     for (const delay of [0, 1000]) {
       const log: string[] = [];

@@ -110,7 +110,9 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
     // sleep is rejected at once, as any other.)
     if (this._when === ZERO && !loop.isClosed()) return false;
     this._cancelled = true;
-    if (this._seq >= 0) loop._timerCancelled(this);
+    // Read before `_timerCancelled`, which may compact the heap and so mark this entry off it.
+    const onHeap = this._seq >= 0;
+    if (onHeap) loop._timerCancelled(this);
     this._task?._removeWaiter(this);
     const error = makeCancelledError(message, origin, loop.getDebug());
     if (loop.isClosed()) this._reject(error);
@@ -119,7 +121,7 @@ class Sleeper implements TimerEntry, ReadyEntry, Waitable {
       // sleep either cancels it first or is a zero sleep, so it is not queued yet.) A sleep off
       // the heap with a finite deadline is due, in the current batch: its place there is skipped.
       this._value = error;
-      const due = this._seq < 0 && this._when !== Number.POSITIVE_INFINITY;
+      const due = !onHeap && this._when !== Number.POSITIVE_INFINITY;
       this._flags = due ? QUEUED | FAILING | STALE : QUEUED | FAILING;
       loop._pushReady(this);
     }
