@@ -27,7 +27,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { generateCore, interpretCore } from "./fixtures/core-scripts.ts";
-import { digest, firstDifference, readRecorded } from "./fixtures/traces.ts";
+import { readRecorded, testAgainstRecorded } from "./fixtures/traces.ts";
 import { runVirtual } from "./helpers.ts";
 
 const recorded = readRecorded("core-scripts.cpython.json");
@@ -35,26 +35,8 @@ const recorded = readRecorded("core-scripts.cpython.json");
 const runScript = (seed: number) => runVirtual(() => interpretCore(generateCore(seed)));
 
 describe("conformance: loop and Future scripts against CPython 3.13 traces", () => {
-  test("the fixture was recorded for these scripts", () => {
-    assert.equal(recorded.python, "CPython 3.13.0");
-    const n = Object.keys(recorded.traces).length + Object.keys(recorded.digests).length;
-    assert.equal(n, recorded.seeds);
-  });
-
-  test("scripts with full recorded traces: every event equals CPython's", async () => {
-    for (const [seed, theirs] of Object.entries(recorded.traces)) {
-      const ours = await runScript(Number(seed));
-      const diff = firstDifference(ours, theirs);
-      assert.equal(diff, null, `seed ${seed} (${generateCore(Number(seed)).kind}), ${diff}`);
-    }
-  });
-
-  test("the other scripts: each trace has CPython's digest", async () => {
-    const differing: string[] = [];
-    for (const [seed, theirs] of Object.entries(recorded.digests)) {
-      if (digest(await runScript(Number(seed))) !== theirs) differing.push(seed);
-    }
-    assert.deepEqual(differing, [], `seeds whose trace differs from CPython's: ${differing}`);
+  testAgainstRecorded(recorded, runScript, {
+    label: (seed) => `seed ${seed} (${generateCore(seed).kind})`,
   });
 
   test("the scripts exercise what they are meant to", async () => {

@@ -36,7 +36,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { generateTasks, interpretTasks } from "./fixtures/task-scripts.ts";
-import { digest, firstDifference, readRecorded } from "./fixtures/traces.ts";
+import { readRecorded, testAgainstRecorded } from "./fixtures/traces.ts";
 import { runVirtual } from "./helpers.ts";
 
 const recorded = readRecorded("task-scripts.cpython.json");
@@ -44,27 +44,7 @@ const recorded = readRecorded("task-scripts.cpython.json");
 const runScript = (seed: number) => runVirtual(() => interpretTasks(generateTasks(seed)));
 
 describe("conformance: task scripts against CPython 3.13 traces", () => {
-  test("the fixture was recorded for these scripts", () => {
-    assert.equal(recorded.python, "CPython 3.13.0");
-    const n = Object.keys(recorded.traces).length + Object.keys(recorded.digests).length;
-    assert.equal(n, recorded.seeds);
-  });
-
-  test("scripts with full recorded traces: every event equals CPython's", async () => {
-    for (const [seed, theirs] of Object.entries(recorded.traces)) {
-      const ours = await runScript(Number(seed));
-      const diff = firstDifference(ours, theirs);
-      assert.equal(diff, null, `seed ${seed}, ${diff}`);
-    }
-  });
-
-  test("the other scripts: each trace has CPython's digest", async () => {
-    const differing: string[] = [];
-    for (const [seed, theirs] of Object.entries(recorded.digests)) {
-      if (digest(await runScript(Number(seed))) !== theirs) differing.push(seed);
-    }
-    assert.deepEqual(differing, [], `seeds whose trace differs from CPython's: ${differing}`);
-  });
+  testAgainstRecorded(recorded, runScript);
 
   test("the scripts exercise what they are meant to", async () => {
     const counts = {
