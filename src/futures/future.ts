@@ -98,16 +98,15 @@ export class FutureWaiter implements ReadyEntry, PromiseLike<unknown> {
         // task's first cancel, or by its owner) keeps its own CancelledError: asyncio replaces
         // only an outcome that is not a CancelledError, and one error delivers both requests.
         if (fut._hasException) fut._markRetrieved();
-        let error: CancelledError;
-        if (fut._state === CANCELLED) {
-          task._mustCancel = false;
-          error = fut._getCancelledError();
-        } else if (fut._state === FAILED && fut._exception instanceof CancelledError) {
-          // Failed with a CancelledError (a gather does): kept too.
-          task._mustCancel = false;
-          error = fut._exception;
-        } else error = task._takeCancellation();
-        FutureWaiter.#settle(this, false, error);
+        // (A Future that failed with a CancelledError, as a gather does, keeps it too.)
+        const own =
+          fut._state === CANCELLED
+            ? fut._getCancelledError()
+            : fut._state === FAILED && fut._exception instanceof CancelledError
+              ? fut._exception
+              : null;
+        if (own !== null) task._mustCancel = false;
+        FutureWaiter.#settle(this, false, own ?? task._takeCancellation());
         return task;
       }
     }
