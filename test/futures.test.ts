@@ -14,6 +14,7 @@ import {
   type ExceptionContext,
   Future,
   getRunningLoop,
+  Handle,
   InvalidStateError,
   QueueEmpty,
   RuntimeError,
@@ -240,7 +241,7 @@ describe("done callbacks", () => {
     assert.deepEqual(log, ["b"]);
   });
 
-  test("a callback that throws goes to the exception handler with the future; later callbacks still run", async () => {
+  test("a callback that throws goes to the exception handler as asyncio reports any callback, with its handle; later callbacks still run", async () => {
     const contexts: ExceptionContext[] = [];
     const log: string[] = [];
     await runVirtual(async () => {
@@ -255,8 +256,10 @@ describe("done callbacks", () => {
       await sleep(0);
       assert.equal(contexts.length, 1);
       assert.equal(contexts[0].exception, boom);
-      assert.equal(contexts[0].future, fut);
-      assert.match(contexts[0].message, /done callback throwing/);
+      assert.equal(contexts[0].message, "Exception in callback throwing()");
+      assert.ok(contexts[0].handle instanceof Handle);
+      assert.equal(String(contexts[0].handle), "<Handle throwing()>");
+      assert.deepEqual(Object.keys(contexts[0]).sort(), ["exception", "handle", "message"]);
     });
     assert.deepEqual(log, ["second"]);
   });

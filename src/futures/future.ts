@@ -38,6 +38,7 @@ import {
 } from "../internal/validate.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { EventLoop, type ReadyEntry } from "../loop/event-loop.ts";
+import { type Callback, Handle } from "../loop/handles.ts";
 import { sleep } from "./sleep.ts";
 
 /** The three states of a Future, shown in its inspect string. */
@@ -298,10 +299,13 @@ function reportCallbackError(
     });
     return;
   }
+  // asyncio runs a done callback as a loop callback (`call_soon(callback, future)`) and reports
+  // its failure as any callback's, with the handle; the handle is only made now, on failure.
+  const handle = new Handle(callback as Callback, [future], loop);
   loop.callExceptionHandler({
-    message: `Exception in done callback ${callback.name || "anonymous"}()`,
+    message: `Exception in callback ${handle._describe()}`,
     exception: error,
-    future,
+    handle,
   });
 }
 
