@@ -707,6 +707,38 @@ describe("conformance: TLS streams", { skip: noOpenssl }, () => {
     );
 
     it(
+      "a server handler that upgrades right after a short go-ahead gets the ClientHello its peer sends at once",
+      GUARD,
+      () =>
+        quietRun(async () => {
+          for (let round = 0; round < 20; round++) {
+            const seen = deferred<Buffer>();
+            await using server = await startServer(
+              async (reader, writer) => {
+                writer.write("GO\n");
+                await writer.startTls({ key, cert }, { sslHandshakeTimeout: 5_000 });
+                seen.resolve(await reader.readexactly(5));
+                writer.close();
+              },
+              "127.0.0.1",
+              0,
+            );
+            const raw = net.connect({ port: server.sockets[0].port, host: "127.0.0.1" });
+            raw.pause();
+            assert.equal((await readExactly(raw, 3)).toString(), "GO\n");
+            const secure = tls.connect({ socket: raw, ca: cert, servername: "localhost" });
+            await new Promise<void>((resolve, reject) => {
+              secure.once("secureConnect", resolve);
+              secure.once("error", reject);
+            });
+            secure.write("hello");
+            assert.equal((await seen.promise).toString(), "hello");
+            secure.destroy();
+          }
+        }),
+    );
+
+    it(
       "close() during a startTls handshake rejects the upgrade, closes the connection, and the peer sees it end (test_close_during_handshake)",
       GUARD,
       async () => {

@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import type * as tls from "node:tls";
 import type { CipherNameAndProtocol, PeerCertificate, TLSSocket } from "node:tls";
@@ -41,6 +42,13 @@ import { showSocketPath } from "./unix-socket-file.ts";
 import type { WiredSocket } from "./wire.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * Loads `node:tls` synchronously, the first time a stream upgrades: `startTls` must wrap the
+ * connection without an `await` after its plain writes went out (see there), and a static
+ * import would load TLS into every program that uses streams.
+ */
+const requireBuiltin = createRequire(import.meta.url);
 
 /** Writers with corked writes, flushed together once the I/O callbacks of this turn have run. */
 let corkedWriters: StreamWriter[] = [];
@@ -479,8 +487,12 @@ export class StreamWriter {
     try {
       await this.drain();
       if (this.#closing || this.#lost) throw connectionLostError();
-      const tlsModule = await import("node:tls");
-      if (this.#closing || this.#lost) throw connectionLostError();
+      // Invariant: nothing is awaited from the drain until the TLS socket wraps the connection,
+      // as asyncio's start_tls pauses reading right after it. The peer may send its ClientHello
+      // as soon as our last plain bytes reach it, and those bytes must go to the TLS layer: an
+      // `await import("node:tls")` here (which, under a loader such as tsx, spans I/O turns) let
+      // them land in the reader's plain buffer, and the handshake stalled until its timeout.
+      const tlsModule = requireBuiltin("node:tls") as typeof tls;
       const raw = this.#socket;
       const settings = ssl === true ? {} : ssl;
       let secure: TLSSocket;
