@@ -438,4 +438,26 @@ describe("gather: bad input", () => {
       other.close();
     });
   });
+
+  test("a function next to a Future of another loop is a RangeError, and the function never starts", async () => {
+    const reported = collectExceptions();
+    await runVirtual(async () => {
+      getRunningLoop().setExceptionHandler(reported.handler);
+      const other = new EventLoop();
+      const theirs = new Future<number>({ loop: other });
+      let started = false;
+      const work = async () => {
+        started = true;
+      };
+      assert.throws(() => gather([work, theirs]), {
+        name: "RangeError",
+        message: /different event loops/,
+      });
+      assert.throws(() => gather([theirs, Promise.resolve(1)]), RangeError);
+      await settle();
+      assert.equal(started, false);
+      other.close();
+    });
+    assert.deepEqual(reported.contexts, []);
+  });
 });
