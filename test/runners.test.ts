@@ -457,6 +457,28 @@ describe("Runner", () => {
     );
   });
 
+  test("a close() made while another is still shutting down resolves only once the runner is closed", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const log: string[] = [];
+    await runner.run(() => {
+      createTask(async () => {
+        try {
+          await sleep(1_000_000);
+        } finally {
+          await sleep(50); // a cleanup that takes a while
+          log.push("cleaned up");
+        }
+      });
+    });
+    const loop = runner.getLoop();
+    const first = runner.close();
+    await runner.close();
+    assert.deepEqual(log, ["cleaned up"]);
+    assert.equal(loop.isClosed(), true);
+    assert.equal(String(runner), "<Runner closed>");
+    await first;
+  });
+
   test("close() before any run() is fine and creates no loop work", async () => {
     const runner = new Runner();
     await runner.close();
