@@ -5,7 +5,7 @@
  * `conformance-sync-scripts.test.ts`).
  *
  * `fixtures/group-scripts.ts` turns a seed into a tree of nodes, each run by a task: task groups
- * whose children are nodes and whose body runs more operations, `timeout()` scopes (rescheduled
+ * whose children are nodes (some with `eagerStart`) and whose body runs more operations, `timeout()` scopes (rescheduled
  * at times), `waitFor()`, `shield()`, `gather()` (with and without `returnExceptions`), `wait()`
  * and `asCompleted()` of new tasks, failures, `tg.cancel()`, self-cancellation and
  * `uncancel()`, and timers cancelling tasks from outside. Each node handles a CancelledError in
@@ -21,8 +21,9 @@
  * nested timeouts, only the one that expired converts the cancellation; a timeout that expires
  * while a group aborts; reschedule() of an active, expiring or expired timeout.
  *
- * The CPython side has asyncio 3.15's `TaskGroup.cancel()` backported, keeps a group's children
- * in creation order (CPython iterates a set), and models one documented difference: a
+ * The CPython side has asyncio 3.15's `TaskGroup.cancel()` and the newest `create_task()`
+ * (gh-128550, `eager_start`) backported, keeps a group's children in creation order (CPython
+ * iterates a set), and models one documented difference: a
  * cancellation of the parent that the group's wait absorbed after `tg.cancel()` still
  * propagates here (see group_interp.py).
  */
