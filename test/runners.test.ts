@@ -412,6 +412,36 @@ describe("Runner", () => {
     await runner.close();
   });
 
+  test("the iteration in which main ends runs to its end before run() returns: a step scheduled in it runs, and its task finishes, in that run (asyncio's run_until_complete)", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const log: string[] = [];
+    let late: Task<unknown> | undefined;
+    // Three async frames, so that the task finishes several microtasks after its last step.
+    const level3 = async () => {
+      await sleep(50);
+      await sleep(0); // woken in the iteration that sees main done
+      log.push("last step");
+    };
+    const level2 = async () => {
+      await level3();
+    };
+    const level1 = async () => {
+      await level2();
+      return "done";
+    };
+    await runner.run(async () => {
+      // Created one iteration after main's sleep: both sleeps end at 50, main's first.
+      createTask(() => {
+        late = createTask(level1);
+      });
+      await sleep(50);
+    });
+    assert.deepEqual(log, ["last step"]);
+    assert.equal(late?.done(), true);
+    assert.equal(late?.result(), "done");
+    await runner.close();
+  });
+
   test("a task created on the loop before run() starts once run() drives the loop", async () => {
     await using runner = new Runner({ clock: "virtual", handleSignals: false });
     const loop = runner.getLoop();

@@ -136,7 +136,9 @@ export class Runner {
         await this.#drive(loop, [task as Task<unknown>]);
       }
     } finally {
-      loop._stop();
+      // As asyncio's run_until_complete: the iteration in which main's end was seen runs to its
+      // end (the steps already scheduled in it belong to this run), then the loop stops.
+      await loop._stopAfterIteration();
       removeSignalHandler();
       this.#mainTask = null;
       this.#state = "initialized";
