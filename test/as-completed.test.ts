@@ -8,6 +8,7 @@ import {
   asCompleted,
   CancelledError,
   createTask,
+  EventLoop,
   Future,
   getRunningLoop,
   sleep,
@@ -204,6 +205,25 @@ describe("asCompleted: bad input", () => {
       assert.throws(() => asCompleted(42 as unknown as Future<number>[]), TypeError);
       assert.throws(() => asCompleted([1] as unknown as Future<number>[]), /aws\[0\]/);
       assert.throws(() => asCompleted([], { timeout: Number.NaN }), RangeError);
+    });
+  });
+
+  test("a function or promise next to a Future of another loop is a RangeError, and the function never starts", async () => {
+    await runVirtual(async () => {
+      const other = new EventLoop();
+      const theirs = new Future<number>({ loop: other });
+      let started = false;
+      const work = async () => {
+        started = true;
+      };
+      assert.throws(() => asCompleted([work, theirs]), {
+        name: "RangeError",
+        message: /different event loops/,
+      });
+      assert.throws(() => asCompleted([theirs, Promise.resolve(1)]), RangeError);
+      await sleep(1);
+      assert.equal(started, false);
+      other.close();
     });
   });
 

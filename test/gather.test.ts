@@ -8,6 +8,7 @@ import {
   CancelledError,
   createTask,
   EventLoop,
+  ensureFuture,
   Future,
   gather,
   getRunningLoop,
@@ -437,5 +438,54 @@ describe("gather: bad input", () => {
       assert.throws(() => gather([mine, theirs]), RangeError);
       other.close();
     });
+  });
+
+  test("a thenable whose then() throws fails like a rejected child (ensureFuture gives a failed Future); nothing reaches the exception handler", async () => {
+    const reported = collectExceptions();
+    await runVirtual(async () => {
+      getRunningLoop().setExceptionHandler(reported.handler);
+      const broken = {
+        // biome-ignore lint/suspicious/noThenProperty: a misbehaving thenable on purpose.
+        then() {
+          throw new RangeError("then threw");
+        },
+      } as unknown as PromiseLike<number>;
+      const fut = ensureFuture(broken);
+      assert.equal(fut.done(), true);
+      assert.equal((fut.exception() as Error).message, "then threw");
+      let ran = false;
+      const g = gather([
+        async () => {
+          ran = true;
+        },
+        broken,
+      ]);
+      await assert.rejects(async () => await g, { name: "RangeError", message: "then threw" });
+      await settle();
+      assert.equal(ran, true, "the other child runs on, as with any failed child");
+    });
+    assert.deepEqual(reported.contexts, []);
+  });
+
+  test("a function next to a Future of another loop is a RangeError, and the function never starts", async () => {
+    const reported = collectExceptions();
+    await runVirtual(async () => {
+      getRunningLoop().setExceptionHandler(reported.handler);
+      const other = new EventLoop();
+      const theirs = new Future<number>({ loop: other });
+      let started = false;
+      const work = async () => {
+        started = true;
+      };
+      assert.throws(() => gather([work, theirs]), {
+        name: "RangeError",
+        message: /different event loops/,
+      });
+      assert.throws(() => gather([theirs, Promise.resolve(1)]), RangeError);
+      await settle();
+      assert.equal(started, false);
+      other.close();
+    });
+    assert.deepEqual(reported.contexts, []);
   });
 });

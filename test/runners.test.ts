@@ -412,6 +412,36 @@ describe("Runner", () => {
     await runner.close();
   });
 
+  test("the iteration in which main ends runs to its end before run() returns: a step scheduled in it runs, and its task finishes, in that run (asyncio's run_until_complete)", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const log: string[] = [];
+    let late: Task<unknown> | undefined;
+    // Three async frames, so that the task finishes several microtasks after its last step.
+    const level3 = async () => {
+      await sleep(50);
+      await sleep(0); // woken in the iteration that sees main done
+      log.push("last step");
+    };
+    const level2 = async () => {
+      await level3();
+    };
+    const level1 = async () => {
+      await level2();
+      return "done";
+    };
+    await runner.run(async () => {
+      // Created one iteration after main's sleep: both sleeps end at 50, main's first.
+      createTask(() => {
+        late = createTask(level1);
+      });
+      await sleep(50);
+    });
+    assert.deepEqual(log, ["last step"]);
+    assert.equal(late?.done(), true);
+    assert.equal(late?.result(), "done");
+    await runner.close();
+  });
+
   test("a task created on the loop before run() starts once run() drives the loop", async () => {
     await using runner = new Runner({ clock: "virtual", handleSignals: false });
     const loop = runner.getLoop();
@@ -455,6 +485,28 @@ describe("Runner", () => {
       runner.run(() => 1),
       { name: "RuntimeError", message: "Runner is closed" },
     );
+  });
+
+  test("a close() made while another is still shutting down resolves only once the runner is closed", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const log: string[] = [];
+    await runner.run(() => {
+      createTask(async () => {
+        try {
+          await sleep(1_000_000);
+        } finally {
+          await sleep(50); // a cleanup that takes a while
+          log.push("cleaned up");
+        }
+      });
+    });
+    const loop = runner.getLoop();
+    const first = runner.close();
+    await runner.close();
+    assert.deepEqual(log, ["cleaned up"]);
+    assert.equal(loop.isClosed(), true);
+    assert.equal(String(runner), "<Runner closed>");
+    await first;
   });
 
   test("close() before any run() is fine and creates no loop work", async () => {

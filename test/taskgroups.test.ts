@@ -970,6 +970,58 @@ describe("TaskGroup.cancel() (asyncio 3.15)", () => {
       assert.equal(now(), 101);
     });
   });
+
+  test("a body that fails after tg.cancel() while an outside cancellation is pending raises the ExceptionGroup with its error, and the cancellation comes at the next wait", async () => {
+    await runVirtual(async () => {
+      const me = currentTask()!;
+      const error = await errorOf(
+        taskGroup(async (tg) => {
+          tg.createTask(() => sleep(100));
+          tg.cancel();
+          me.cancel("outside");
+          throw new MyError("body failed");
+        }),
+      );
+      assert.ok(error instanceof ExceptionGroup, `got ${String(error)}`);
+      assert.deepEqual(errorTypes(error), new Set(["MyError"]));
+      assert.equal(me.cancelling(), 1);
+      const next = await errorOf(sleep(0));
+      assert.ok(next instanceof CancelledError);
+      assert.equal(next.message, "outside");
+      me.uncancel();
+    });
+  });
+
+  test("a body that fails when tg.cancel() cancels it, while an outside cancellation arrives during the exit, raises the ExceptionGroup with its error", async () => {
+    await runVirtual(async () => {
+      const runner = createTask(() =>
+        taskGroup(async (tg) => {
+          tg.createTask(async () => {
+            try {
+              await sleep(1000);
+            } finally {
+              await sleep(20);
+            }
+          });
+          tg.createTask(async () => {
+            await sleep(10);
+            tg.cancel();
+          });
+          try {
+            await sleep(1000);
+          } catch {
+            throw new MyError("body failed on cancel");
+          }
+        }),
+      );
+      await sleep(15);
+      runner.cancel("outside");
+      const error = await errorOf(runner);
+      assert.ok(error instanceof ExceptionGroup, `got ${String(error)}`);
+      assert.deepEqual(errorTypes(error), new Set(["MyError"]));
+      assert.equal(runner.cancelled(), false);
+    });
+  });
 });
 
 describe("taskGroup: KeyboardInterrupt", () => {

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import {
   CancelledError,
   createTask,
@@ -90,6 +91,32 @@ describe("timeout: expiry", () => {
       assert.equal(cause.origin?.deadline, 10);
       assert.equal(cause.message, "timeout expired (deadline 10 ms)");
       assert.equal(cause.cancelMessage, undefined);
+    });
+  });
+
+  test("a body stopped through the task's signal (an AbortError) still gives a TimeoutError caused by a CancelledError naming the deadline", async () => {
+    await runVirtual(async () => {
+      let aborted: unknown;
+      const error = await timeout(10, async () => {
+        try {
+          await delay(60_000, "late", { signal: currentSignal() });
+        } catch (e) {
+          aborted = e;
+          throw e;
+        }
+      }).then(
+        () => assert.fail("no timeout"),
+        (e: unknown) => e,
+      );
+      assert.equal((aborted as Error).name, "AbortError");
+      assert.ok(error instanceof TimeoutError);
+      const cause = error.cause;
+      assert.ok(cause instanceof CancelledError);
+      assert.equal(cause.origin?.kind, "timeout");
+      assert.equal(cause.origin?.deadline, 10);
+      assert.equal(cause.message, "timeout expired (deadline 10 ms)");
+      assert.equal(cause.cause, aborted, "the AbortError is kept as the CancelledError's cause");
+      assert.equal(currentTask()!.cancelling(), 0);
     });
   });
 

@@ -355,6 +355,25 @@ describe("waitFor: bad input", () => {
     });
   });
 
+  test("called outside a task with a timeout, waitFor rejects with RuntimeError and starts nothing", async () => {
+    await runVirtual(async () => {
+      let started = false;
+      let call: Promise<unknown> | undefined;
+      getRunningLoop().callSoon(() => {
+        call = waitFor(async () => {
+          started = true;
+        }, 100);
+      });
+      await sleep(0);
+      await assert.rejects(call!, {
+        name: "RuntimeError",
+        message: /waitFor\(\) must be used inside a task/,
+      });
+      await sleep(1);
+      assert.equal(started, false);
+    });
+  });
+
   test("a bad timeout starts nothing", async () => {
     await runVirtual(async () => {
       let started = false;

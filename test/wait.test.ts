@@ -7,9 +7,10 @@ import {
   ALL_COMPLETED,
   CancelledError,
   createTask,
+  EventLoop,
   FIRST_COMPLETED,
   FIRST_EXCEPTION,
-  type Future,
+  Future,
   getRunningLoop,
   type ReturnWhen,
   sleep,
@@ -285,6 +286,26 @@ describe("wait: bad input", () => {
       const t = createTask(() => sleep(10));
       await assert.rejects(wait([t], { timeout: Number.NaN }), RangeError);
       await t;
+    });
+  });
+
+  test("a function next to a Future of another loop is a RangeError, and the function never starts", async () => {
+    await runVirtual(async () => {
+      const other = new EventLoop();
+      const theirs = new Future<number>({ loop: other });
+      let started = false;
+      await assert.rejects(
+        wait([
+          async () => {
+            started = true;
+          },
+          theirs,
+        ]),
+        { name: "RangeError", message: /different event loops/ },
+      );
+      await sleep(1);
+      assert.equal(started, false);
+      other.close();
     });
   });
 

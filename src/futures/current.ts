@@ -151,13 +151,18 @@ export function ensureFuture<T>(awaitable: AwaitableOrFunction<T>): Future<T> {
   }
   const loop = runningLoopOrNull();
   const fut = new Future<T>(loop === null ? undefined : { loop });
-  (awaitable as PromiseLike<T>).then(
-    (value) => {
+  const fail = (error: unknown) => {
+    if (!fut.done()) fut._setExceptionUnchecked(error);
+  };
+  try {
+    (awaitable as PromiseLike<T>).then((value) => {
       if (!fut.done()) fut.setResult(value);
-    },
-    (error: unknown) => {
-      if (!fut.done()) fut._setExceptionUnchecked(error);
-    },
-  );
+    }, fail);
+  } catch (error) {
+    // A thenable whose `then` throws: the Future fails with the error, as awaiting it (or
+    // `Promise.resolve(it)`) rejects, instead of ensureFuture throwing (in the middle of a
+    // gather, after earlier functions were started as tasks).
+    fail(error);
+  }
   return fut;
 }

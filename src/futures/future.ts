@@ -598,9 +598,17 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
     if (this._state !== PENDING) {
       // asyncio does not suspend on a done Future; the nearest here is a microtask.
       if (this._state === FINISHED && isThenable(this._result)) {
+        const result = this._result;
+        if (result === (this as unknown)) {
+          // `fut.setResult(fut)`: adopting the result would call this `then` again, on and on,
+          // in microtasks that starve the process. A promise resolved with itself rejects with
+          // a TypeError; so does this wait.
+          return Promise.reject(
+            new TypeError(`Chaining cycle detected: the result of ${this} is the Future itself`),
+          ).then(onFulfilled, onRejected);
+        }
         // The result is adopted next: from a reaction made here, in the awaiter's context
         // (see resolveFor), rather than from the shared drain.
-        const result = this._result;
         SETTLED.then(() => waiter._settleOk(result));
       } else runSoonOnMicrotask(waiter);
       return waiter as PromiseLike<R1 | R2>;

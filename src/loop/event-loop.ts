@@ -150,6 +150,8 @@ export class EventLoop implements HandleOwner {
   #stepWait: Waitable | null = null;
   /** See {@link _stepGoesOn}. */
   #stepGoesOn = false;
+  /** Set by {@link _stopAfterIteration}: called once the current batch has run. */
+  #onStopped: (() => void) | null = null;
   readonly #timers = new TimerHeap();
   #immediate: NodeJS.Immediate | null = null;
   #hostTimer: NodeJS.Timeout | null = null;
@@ -542,6 +544,27 @@ export class EventLoop implements HandleOwner {
     this.#running = false;
     noteLoopRunning(this, false);
     this.#cancelHostWork();
+    const stopped = this.#onStopped;
+    if (stopped !== null) {
+      this.#onStopped = null;
+      stopped();
+    }
+  }
+
+  /**
+   * Stops the loop once the iteration under way has run every entry that was ready when it
+   * began, and resolves then: asyncio's `stop()`, which `run_until_complete` calls from the main
+   * task's done callback, lets `_run_once` finish, so the task steps and callbacks of that last
+   * iteration still run in the same `run()`. Stops at once between iterations. @internal
+   */
+  _stopAfterIteration(): Promise<void> {
+    if (this.#batch === null || !this.#running) {
+      this._stop();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.#onStopped = resolve;
+    });
   }
 
   #checkOpen(): void {
@@ -650,7 +673,9 @@ export class EventLoop implements HandleOwner {
         if (t0 !== 0) this.#checkSlow(entry, t0);
         continue;
       }
-      if (this.#batchAt < n || t0 !== 0) {
+      // The last entry's step needs no wait, unless the loop is to stop after this iteration:
+      // that step is then let finish first (see _stopAfterIteration).
+      if (this.#batchAt < n || t0 !== 0 || this.#onStopped !== null) {
         this.#stepStart = t0;
         this.#stepTask = task;
         // A resumption has just ended the wait the task was suspended on.
@@ -664,7 +689,8 @@ export class EventLoop implements HandleOwner {
     batch.length = 0;
     this.#spare = batch;
     this.#batch = null;
-    this.#scheduleNext();
+    if (this.#onStopped !== null) this._stop();
+    else this.#scheduleNext();
   };
 
   readonly #afterMicrotasks = (): void => {

@@ -78,6 +78,8 @@ export class Runner {
   #state: RunnerState = "initialized";
   #interrupts = 0;
   #mainTask: Task<unknown> | null = null;
+  /** The shutdown under way or done, which every `close()` call waits for. */
+  #closing: Promise<void> | null = null;
 
   constructor(options: RunOptions = {}) {
     checkRunOptions(options);
@@ -134,7 +136,9 @@ export class Runner {
         await this.#drive(loop, [task as Task<unknown>]);
       }
     } finally {
-      loop._stop();
+      // As asyncio's run_until_complete: the iteration in which main's end was seen runs to its
+      // end (the steps already scheduled in it belong to this run), then the loop stops.
+      await loop._stopAfterIteration();
       removeSignalHandler();
       this.#mainTask = null;
       this.#state = "initialized";
@@ -148,11 +152,19 @@ export class Runner {
 
   /**
    * Cancels the tasks still alive and waits for them, reports their errors, shuts down the
-   * default executor and closes the loop. Safe to call twice.
+   * default executor and closes the loop. Safe to call twice: a second call, even one made
+   * while the first is still shutting down, resolves once the runner is closed.
    */
-  async close(): Promise<void> {
-    if (this.#state === "closed" || this.#state === "closing") return;
-    if (this.#state === "running") throw new RuntimeError("Runner.close() called while running");
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    if (this.#state === "running") {
+      return Promise.reject(new RuntimeError("Runner.close() called while running"));
+    }
+    this.#closing = this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     const loop = this.#loop;
     this.#state = "closing";
     try {

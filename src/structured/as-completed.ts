@@ -28,12 +28,12 @@
 import { inspect } from "node:util";
 import { TimeoutError } from "../exceptions.ts";
 import type { AwaitableOrFunction } from "../futures/current.ts";
-import { Future } from "../futures/future.ts";
+import type { Future } from "../futures/future.ts";
 import { checkOptionalDelay, checkOptions } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import type { TimerHandle } from "../loop/handles.ts";
 import { getRunningLoop } from "../loop/running.ts";
-import { collectAwaitables, commonLoop, type FutureOf, formatTime, toFuture } from "./common.ts";
+import { checkOneLoop, collectAwaitables, type FutureOf, formatTime, toFuture } from "./common.ts";
 
 /** Options of {@link asCompleted}. */
 export interface AsCompletedOptions {
@@ -229,10 +229,8 @@ export function asCompleted<A extends AwaitableOrFunction<unknown>>(
   checkOptions("options", options);
   const timeout = checkOptionalDelay("options.timeout", options?.timeout);
   const loop = getRunningLoop();
-  commonLoop(
-    items.filter((a): a is Future<unknown> => a instanceof Future),
-    "asCompleted()",
-  );
+  // Before anything is started, so a bad call leaves no task behind.
+  checkOneLoop(items, "asCompleted()");
   const futures = new Set<Future<unknown>>();
   for (const item of new Set(items)) futures.add(toFuture(item));
   return new AsCompletedIterator<FutureOf<A>>(futures, timeout, loop);

@@ -14,6 +14,7 @@ import { Future } from "../futures/future.ts";
 import type { Task } from "../futures/task.ts";
 import { isThenable, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
+import { runningLoopOrNull } from "../loop/running.ts";
 
 /**
  * What awaiting `A` gives: the value of a Future, Task or promise, or the awaited return value
@@ -84,6 +85,31 @@ export function commonLoop(futures: Iterable<Future<unknown>>, what: string): Ev
     }
   }
   return loop;
+}
+
+/**
+ * Checks, before anything is started, that the awaitables in `items` (already checked with
+ * {@link checkAwaitable}) will all be on one loop: each Future on its own, each function and
+ * promise on the running loop, where it becomes a Task or a Future. Checking the Futures alone
+ * would miss a function next to a Future of another loop, and its task would be started before
+ * the mismatch was found.
+ *
+ * @throws {RangeError} if they belong to different loops (asyncio's ValueError).
+ */
+export function checkOneLoop(items: readonly unknown[], what: string): void {
+  const futures: Future<unknown>[] = [];
+  let others = false;
+  for (const item of items) {
+    if (item instanceof Future) futures.push(item);
+    else others = true;
+  }
+  const loop = commonLoop(futures, what);
+  if (others && loop !== null) {
+    const running = runningLoopOrNull();
+    if (running !== null && running !== loop) {
+      throw new RangeError(`${what}: the awaitables belong to different event loops`);
+    }
+  }
 }
 
 /** The running task, or a RuntimeError that says what needs one. */

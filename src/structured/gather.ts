@@ -26,7 +26,13 @@ import { markAwaiter } from "../internal/awaiter.ts";
 import { checkBoolean, checkOptions, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { runningLoopOrNull } from "../loop/running.ts";
-import { type AwaitedResult, checkAwaitable, commonLoop, toFuture } from "./common.ts";
+import {
+  type AwaitedResult,
+  checkAwaitable,
+  checkOneLoop,
+  commonLoop,
+  toFuture,
+} from "./common.ts";
 
 /** Options of {@link gather}. */
 export interface GatherOptions {
@@ -211,10 +217,7 @@ export function gather(aws: readonly unknown[], options?: GatherOptions): Future
     return empty;
   }
   // Check the loops before starting anything, so a bad call leaves no task behind.
-  commonLoop(
-    aws.filter((a): a is Future<unknown> => a instanceof Future),
-    "gather()",
-  );
+  checkOneLoop(aws, "gather()");
   const byArg = new Map<unknown, Future<unknown>>();
   const children: Future<unknown>[] = [];
   // As asyncio 3.12+: a child that is done as soon as it exists (a done Future, an eager task

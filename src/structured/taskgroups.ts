@@ -101,7 +101,10 @@ function isBaseError(error: unknown): boolean {
  *
  * **Differences from asyncio:** a callback instead of `async with`; `run` resolves to the body's
  * return value, or `undefined` when `tg.cancel()` ended the body early. `KeyboardInterrupt` is the
- * only error re-thrown unwrapped (JavaScript has no `SystemExit`).
+ * only error re-thrown unwrapped (JavaScript has no `SystemExit`). A cancellation of the parent
+ * that the group's wait for its children absorbed after `tg.cancel()` (one requested from outside,
+ * or by the body, besides the group's own) still propagates once the children have ended;
+ * asyncio 3.15's group absorbs it and exits without error.
  *
  * @example
  * ```ts
@@ -300,8 +303,11 @@ export class TaskGroup {
       if (parent.uncancel() === 0) propagate = NONE;
       else if (propagate === NONE) propagate = pending; // the rest is not ours: keep it
     }
-    if (propagate !== NONE && this.#errors.length === 0) throw propagate;
+    // The body's own error counts before a pending cancellation is chosen: errors win. (asyncio
+    // appends it after that check, but there the cancellation is only set when the body itself
+    // was cancelled; `pending` above can be set after a body that failed.)
     if (failed && !isCancelledError(error)) this.#errors.push(error);
+    if (propagate !== NONE && this.#errors.length === 0) throw propagate;
     if (this.#errors.length > 0) {
       // A cancellation from outside is pending but the errors win: re-request it so that the
       // parent still gets it at its next wait, with the count unchanged.

@@ -27,11 +27,13 @@
 import { inspect } from "node:util";
 import {
   type CancellationOrigin,
+  CancelledError,
   isCancelledError,
   RuntimeError,
   TimeoutError,
 } from "../exceptions.ts";
 import type { Task } from "../futures/task.ts";
+import { makeCancelledError } from "../internal/cancelled.ts";
 import { checkDelay, checkFunction, checkOptionalDelay, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { getRunningLoop } from "../loop/running.ts";
@@ -190,8 +192,15 @@ export class Timeout {
       // Only our own cancellation is converted: uncancel() brings the count back to what it was
       // on entry unless someone else (an outer timeout, task.cancel()) asked meanwhile.
       if (task.uncancel() <= this.#cancelling && failed && isCancelledError(error)) {
+        // The cause is a CancelledError even when the body ended with the AbortError of a
+        // signal-aware API: one made as the task makes it when its function throws that
+        // AbortError (the request's origin, the AbortError as its own cause).
+        const cause =
+          error instanceof CancelledError
+            ? error
+            : makeCancelledError(task._cancelMessage, task._cancelOrigin, true, error);
         throw new TimeoutError(`timeout expired (deadline ${formatTime(this.#when!)} ms)`, {
-          cause: error,
+          cause,
         });
       }
     } else if (this.#state === "active") {

@@ -15,7 +15,7 @@ import type { AwaitableOrFunction } from "../futures/current.ts";
 import type { Future } from "../futures/future.ts";
 import { checkOptionalDelay } from "../internal/validate.ts";
 import { getRunningLoop } from "../loop/running.ts";
-import { type AwaitedResult, checkAwaitable, formatTime, toFuture } from "./common.ts";
+import { type AwaitedResult, checkAwaitable, formatTime, requireTask, toFuture } from "./common.ts";
 import { Timeout } from "./timeouts.ts";
 
 /**
@@ -57,6 +57,10 @@ export async function waitFor<A extends AwaitableOrFunction<unknown>>(
   checkAwaitable("aw", aw);
   const delay = checkOptionalDelay("timeout", timeout);
   const loop = getRunningLoop();
+  // A positive timeout is a timeout() scope, which needs the caller's task: check that
+  // before a function is started, so that a call from a loop callback starts nothing (asyncio's
+  // wait_for raises there before the coroutine runs).
+  if (delay !== null && delay > 0) requireTask("waitFor()");
   // asyncio awaits a coroutine inside the caller's task, so it has started by the time the
   // caller first waits: a function starts eagerly (with a timeout of 0 or less it never starts,
   // as asyncio's wraps it in a task and cancels that at once).

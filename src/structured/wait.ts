@@ -17,7 +17,7 @@ import { markAwaiter } from "../internal/awaiter.ts";
 import { checkOptionalDelay, checkOptions, describeValue } from "../internal/validate.ts";
 import type { TimerHandle } from "../loop/handles.ts";
 import { getRunningLoop } from "../loop/running.ts";
-import { collectAwaitables, commonLoop, type FutureOf, toFuture } from "./common.ts";
+import { checkOneLoop, collectAwaitables, type FutureOf, toFuture } from "./common.ts";
 
 /** `wait` returns as soon as any awaitable is done (asyncio's `FIRST_COMPLETED`). */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -99,9 +99,10 @@ export async function wait<A extends AwaitableOrFunction<unknown>>(
     throw new RangeError("Expected `aws` to hold at least one awaitable, got an empty collection");
   }
   const loop = getRunningLoop();
+  // Check the loops before starting anything, so a bad call leaves no task behind.
+  checkOneLoop(items, "wait()");
   const fs = new Set<Future<unknown>>();
   for (const item of new Set(items)) fs.add(toFuture(item));
-  commonLoop(fs, "wait()");
 
   const waiter = loop.createFuture<void>();
   let handle: TimerHandle | null = null;
