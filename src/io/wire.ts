@@ -36,9 +36,9 @@ let sharedBuffer: Buffer | null = null;
  */
 const newest: { chunk: Buffer | null } = { chunk: null };
 
-function feedData(reader: StreamReader, chunk: Buffer): void {
+function feedData(reader: StreamReader, chunk: Buffer, fromReadCallback: boolean): void {
   newest.chunk = chunk;
-  reader._feed(chunk);
+  reader._feed(chunk, fromReadCallback);
 }
 
 /**
@@ -74,7 +74,7 @@ export function onreadFor(reader: StreamReader): {
         chunk.set(n === buf.length ? buf : buf.subarray(0, n));
       }
       own = n === READ_SIZE ? Buffer.allocUnsafe(READ_SIZE) : null;
-      feedData(reader, chunk);
+      feedData(reader, chunk, true);
       return true;
     },
   };
@@ -168,7 +168,7 @@ export class WiredSocket implements IoResource {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    feedData(this.reader!, chunk);
+    feedData(this.reader!, chunk, false);
   };
 
   readonly #onEnd = (): void => {
