@@ -63,9 +63,18 @@ export function onreadFor(reader: StreamReader): {
   const shared = sharedBuffer;
   /** This socket's own buffer for its next read, while it streams. */
   let own: Buffer | null = null;
+  /** The buffer Node reads into now (null until it asks for the first one). */
+  let current: Buffer | null = null;
   return {
-    // Node asks for the next read's buffer after each callback.
-    buffer: () => own ?? shared,
+    // Node asks for the next read's buffer after each callback; an answer that is not a
+    // Uint8Array keeps the one it has (which spares it looking the buffer up again). Its first
+    // question, when the socket gets its handle, needs a buffer.
+    buffer: (): Buffer => {
+      const next = own ?? shared;
+      if (next === current) return undefined as unknown as Buffer;
+      current = next;
+      return next;
+    },
     callback(n: number, buf: Uint8Array): boolean {
       let chunk: Buffer;
       if (buf === own && n === READ_SIZE) chunk = own;
