@@ -424,6 +424,40 @@ describe("StreamReader on fed data", () => {
     await runner.close();
   });
 
+  it("a read woken from a socket's read callback takes its bytes at once; a cancellation requested before still wins, and a loop not running defers it", async () => {
+    type Feeding = { _feed(chunk: Buffer, fromReadCallback: boolean): void };
+    await runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      const task = createTask(() => reader.readexactly(3));
+      await sleep(0);
+      (reader as unknown as Feeding)._feed(Buffer.from("abc"), true);
+      assert.equal(reader.statistics().buffered, 0);
+      assert.equal((await task).toString(), "abc");
+      const cancelled = createTask(() => reader.read(10));
+      await sleep(0);
+      cancelled.cancel();
+      (reader as unknown as Feeding)._feed(Buffer.from("ef"), true);
+      await assert.rejects(settled(cancelled), CancelledError);
+      assert.equal((await reader.read(10)).toString(), "ef");
+    });
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const reader = new StreamReaderClass();
+    const pending = await runner.run(async () => {
+      const task = createTask(() => reader.read(10));
+      await sleep(0);
+      return { task };
+    });
+    (reader as unknown as Feeding)._feed(Buffer.from("ab"), true);
+    assert.equal((await reader.read(10)).toString(), "ab");
+    const got = await runner.run(async () => {
+      await sleep(0);
+      (reader as unknown as Feeding)._feed(Buffer.from("cd"), true);
+      return (await pending.task).toString();
+    });
+    assert.equal(got, "cd");
+    await runner.close();
+  });
+
   it("rejects bad arguments with TypeError or RangeError and stays usable", () =>
     runVirtual(async () => {
       assert.throws(() => new StreamReaderClass({ limit: 0 }), RangeError);

@@ -23,7 +23,7 @@
  */
 import type { CancellationOrigin } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
-import { als, type TaskStore } from "../internal/context.ts";
+import { als, type TaskStore, untaggedPromise } from "../internal/context.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import type { ReadyEntry } from "../loop/event-loop.ts";
 
@@ -142,7 +142,10 @@ export class IoWaiter<T = void> implements Waitable, ReadyEntry {
  */
 export function startWait<T>(waiter: IoWaiter<T>): void {
   pending = waiter as IoWaiter<unknown>;
-  waiter.promise = new Promise<T>(capture as (resolve: (value: T) => void) => void);
+  // Untagged (Node 20's task carrier): the reactions that resume the task run as promises the
+  // task made (its `await`, its `.then`), and a thenable it is resolved with (a read's
+  // DeferredRead, a read that waits again) needs no task: that code names its task itself.
+  waiter.promise = untaggedPromise<T>(capture as (resolve: (value: T) => void) => void);
   pending = null;
   const task = waiter._task;
   if (task !== null) {

@@ -36,9 +36,9 @@ let sharedBuffer: Buffer | null = null;
  */
 const newest: { chunk: Buffer | null } = { chunk: null };
 
-function feedData(reader: StreamReader, chunk: Buffer): void {
+function feedData(reader: StreamReader, chunk: Buffer, fromReadCallback: boolean): void {
   newest.chunk = chunk;
-  reader._feed(chunk);
+  reader._feed(chunk, fromReadCallback);
 }
 
 /**
@@ -63,9 +63,18 @@ export function onreadFor(reader: StreamReader): {
   const shared = sharedBuffer;
   /** This socket's own buffer for its next read, while it streams. */
   let own: Buffer | null = null;
+  /** The buffer Node reads into now (null until it asks for the first one). */
+  let current: Buffer | null = null;
   return {
-    // Node asks for the next read's buffer after each callback.
-    buffer: () => own ?? shared,
+    // Node asks for the next read's buffer after each callback; an answer that is not a
+    // Uint8Array keeps the one it has (which spares it looking the buffer up again). Its first
+    // question, when the socket gets its handle, needs a buffer.
+    buffer: (): Buffer => {
+      const next = own ?? shared;
+      if (next === current) return undefined as unknown as Buffer;
+      current = next;
+      return next;
+    },
     callback(n: number, buf: Uint8Array): boolean {
       let chunk: Buffer;
       if (buf === own && n === READ_SIZE) chunk = own;
@@ -74,7 +83,7 @@ export function onreadFor(reader: StreamReader): {
         chunk.set(n === buf.length ? buf : buf.subarray(0, n));
       }
       own = n === READ_SIZE ? Buffer.allocUnsafe(READ_SIZE) : null;
-      feedData(reader, chunk);
+      feedData(reader, chunk, true);
       return true;
     },
   };
@@ -168,7 +177,7 @@ export class WiredSocket implements IoResource {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    feedData(this.reader!, chunk);
+    feedData(this.reader!, chunk, false);
   };
 
   readonly #onEnd = (): void => {
