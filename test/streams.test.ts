@@ -28,7 +28,7 @@ import {
   sleep,
   startServer,
 } from "../src/index.ts";
-import { GUARD, realRun, runVirtual, settled, until } from "./helpers.ts";
+import { errorOf, GUARD, realRun, runVirtual, settled, until } from "./helpers.ts";
 
 function fed(data: string | string[], eof = true, limit?: number): StreamReader {
   const reader = new StreamReaderClass(limit === undefined ? {} : { limit });
@@ -767,6 +767,33 @@ describe("TCP streams", () => {
       assert.throws(() => writer.writelines(7 as unknown as string[]), TypeError);
       writer.close();
     }),
+  );
+
+  it(
+    "openConnection rejects a bad family, localAddress or localPort with an error naming it, and leaves no socket behind",
+    GUARD,
+    () =>
+      realRun(async () => {
+        /** Node sockets made but neither connected nor destroyed. */
+        const stranded = () =>
+          (process as unknown as { _getActiveHandles(): unknown[] })
+            ._getActiveHandles()
+            .filter((h) => h instanceof net.Socket && h.connecting && !h.destroyed).length;
+        const before = stranded();
+        const bad: Array<[object, ErrorConstructor, RegExp]> = [
+          [{ family: 5 }, RangeError, /`options\.family`/],
+          [{ localAddress: 5 }, TypeError, /`options\.localAddress`/],
+          [{ localAddress: "localhost" }, RangeError, /`options\.localAddress` to be an IP/],
+          [{ localPort: "1" }, TypeError, /`options\.localPort`/],
+          [{ localPort: 70_000 }, RangeError, /`options\.localPort`/],
+        ];
+        for (const [options, type, message] of bad) {
+          const error = await errorOf(openConnection("127.0.0.1", 80, options as never));
+          assert.ok(error instanceof type, String(error));
+          assert.match((error as Error).message, message);
+        }
+        assert.equal(stranded(), before);
+      }),
   );
 
   it("listening on a busy port rejects with EADDRINUSE", GUARD, () =>
