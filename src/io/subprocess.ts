@@ -401,6 +401,43 @@ function findExecutable(
   return null;
 }
 
+/**
+ * The error of a spawn that failed because of its working directory, naming it, as Python's
+ * `FileNotFoundError: … '/no/such/dir'`: Node reports a missing `cwd` as the program's
+ * `spawn <program> ENOENT` (as if the program did not exist) and one that is a file as a bare
+ * `spawn ENOTDIR`. Any other error is returned as it is.
+ */
+function cwdError(error: unknown, file: string, cwd: string | URL | undefined): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (cwd === undefined || (code !== "ENOENT" && code !== "ENOTDIR")) return error;
+  const dir = cwd instanceof URL ? fileURLToPath(cwd) : cwd;
+  let problem: [string, string] | null = null;
+  try {
+    if (!statSync(dir).isDirectory()) problem = ["ENOTDIR", "is not a directory"];
+  } catch (statError) {
+    const statCode = (statError as { code?: unknown }).code;
+    problem =
+      statCode === "ENOTDIR" ? ["ENOTDIR", "is not a directory"] : ["ENOENT", "does not exist"];
+  }
+  if (problem === null) return error; // the directory is fine: the program is what is missing
+  const [problemCode, what] = problem;
+  return Object.assign(
+    new Error(`spawn ${file} ${problemCode}: options.cwd ${what}: ${dir}`, { cause: error }),
+    {
+      code: problemCode,
+      errno: -(osConstants.errno as Record<string, number>)[problemCode],
+      syscall: "spawn",
+      path: dir,
+    },
+  );
+}
+
+function checkEnv(env: unknown): void {
+  if (env !== undefined && env !== null && typeof env !== "object") {
+    throw typeError("options.env", "an object of environment variables", env);
+  }
+}
+
 const SUBPROCESS_KEYS = new Set([
   "stdin",
   "stdout",
@@ -447,6 +484,7 @@ async function create(
 ): Promise<Process> {
   checkOptions("options", options);
   checkSubprocessKeys(options, shell);
+  checkEnv(options.env);
   const limit = options.limit ?? DEFAULT_LIMIT;
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit <= 0) {
     throw rangeError("options.limit", "a positive integer number of bytes", limit);
@@ -455,6 +493,7 @@ async function create(
   const stdout = stdioEntry("options.stdout", options.stdout);
   let stderr = stdioEntry("options.stderr", options.stderr);
   let merge = options.stderr === STDOUT && stdout === "pipe";
+  const program = file; // the error of a bad cwd names it, not the merging shell
   if (options.stderr === STDOUT) stderr = stdout === "inherit" ? 1 : stdout;
   if (merge) {
     // asyncio gives the child one pipe for both (fd 2 a copy of fd 1), which keeps the order
@@ -481,7 +520,12 @@ async function create(
     shell,
     windowsHide: true,
   };
-  const child = spawn(file, args as string[], spawnOptions);
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args as string[], spawnOptions);
+  } catch (error) {
+    throw cwdError(error, program, options.cwd);
+  }
   // Listen for the exit now: a short-lived child may exit before the caller resumes.
   const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.once("exit", (code, signal) => resolve([code, signal]));
@@ -512,7 +556,7 @@ async function create(
     if (child.pid !== undefined && child.exitCode === null) child.kill("SIGKILL");
     for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
     if (proc !== null) io.untrack(proc);
-    throw error;
+    throw cwdError(error, program, options.cwd);
   } finally {
     child.off("spawn", onSpawn);
     child.off("error", onError);
