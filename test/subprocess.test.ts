@@ -13,6 +13,7 @@ import {
   createTask,
   DEVNULL,
   PIPE,
+  RuntimeError,
   run,
   STDOUT,
   sleep,
@@ -272,6 +273,25 @@ describe("createSubprocessExec and Process", () => {
       assert.throws(() => proc.sendSignal({} as never), TypeError);
       await proc.wait();
     }),
+  );
+
+  it(
+    "startTls() on a child's stdin throws RuntimeError at once and leaves the pipe usable (TLS needs a connection)",
+    GUARD,
+    () =>
+      realRun(async () => {
+        const proc = await createSubprocessExec("cat", [], { stdin: PIPE, stdout: PIPE });
+        // A short handshake timeout: a handshake tried over the pipe would fail fast, not hang.
+        const upgrade = proc.stdin!.startTls(true, { sslHandshakeTimeout: 10 });
+        await assert.rejects(upgrade, (e: unknown) => {
+          assert.ok(e instanceof RuntimeError);
+          assert.match(e.message, /needs a socket connection, not a pipe/);
+          return true;
+        });
+        assert.equal(proc.stdin!.isClosing(), false);
+        const [out] = await proc.communicate("still plain\n");
+        assert.equal(out?.toString(), "still plain\n");
+      }),
   );
 
   it("cancelling wait() leaves the child running and wait() usable", GUARD, () =>
