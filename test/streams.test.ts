@@ -101,6 +101,27 @@ describe("StreamReader on fed data", () => {
       assert.equal(reader.atEof(), true);
     }));
 
+  it("reads spanning many small chunks return every byte in order, past a thousand chunks consumed", () =>
+    runVirtual(async () => {
+      // 3000 chunks of 100 bytes: one readexactly takes them all (the buffer's chunk list is
+      // compacted while it takes them); then lines of 3 chunks each, read past chunk 1024.
+      const chunks = Array.from({ length: 3000 }, (_, i) => Buffer.alloc(100, i % 251));
+      const reader = new StreamReaderClass();
+      for (const chunk of chunks) reader.feedData(chunk);
+      assert.ok((await reader.readexactly(300_000)).equals(Buffer.concat(chunks)));
+      const lines: Buffer[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const chunk = Buffer.from(`${i % 3 === 2 ? "\n" : "ab"}`);
+        lines.push(chunk);
+        reader.feedData(chunk);
+      }
+      reader.feedEof();
+      const read: Buffer[] = [];
+      for await (const line of reader) read.push(line);
+      assert.equal(read.length, 1000);
+      assert.ok(Buffer.concat(read).equals(Buffer.concat(lines)));
+    }));
+
   it("readuntil finds a multi-byte separator split across chunks", () =>
     runVirtual(async () => {
       const reader = fed(["key: va", "lue\r", "\nrest"]);

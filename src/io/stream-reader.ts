@@ -630,8 +630,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   /** Removes and returns the first `n` bytes (`0 < n <= size`, or 0). */
   #take(n: number): Buffer {
     if (n === 0) return EMPTY;
-    const chunks = this.#chunks;
-    let first = chunks[this.#head];
+    let first = this.#chunks[this.#head];
     let offset = this.#offset;
     const avail = first.length - offset;
     let out: Buffer;
@@ -651,7 +650,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
       out = Buffer.allocUnsafe(n);
       let filled = 0;
       while (filled < n) {
-        first = chunks[this.#head];
+        // Not a local copy of `#chunks`: `#advance()` may compact it into a new array (past
+        // 1024 consumed chunks), and a stale one then yields emptied chunks forever.
+        first = this.#chunks[this.#head];
         const count = Math.min(first.length - offset, n - filled);
         first.copy(out, filled, offset, offset + count);
         filled += count;
