@@ -122,6 +122,65 @@ describe("StreamReader on fed data", () => {
       assert.ok(Buffer.concat(read).equals(Buffer.concat(lines)));
     }));
 
+  it("readuntil with a multi-byte separator copies each byte a bounded number of times while it waits (linear, not quadratic, in the chunks)", () =>
+    runVirtual(async () => {
+      // A large limit and a separator arriving after 2000 chunks of 1 KiB, one per wake-up.
+      // Counted: the bytes the buffer copies (Buffer.prototype.copy and Buffer.concat); merging
+      // the whole buffer on each wake-up copied about 2000 × 1 MiB.
+      const reader = new StreamReaderClass({ limit: 1 << 24 });
+      const reading = createTask(() => reader.readuntil("\r\n\r\n"));
+      await sleep(0);
+      const chunk = Buffer.alloc(1024, 97);
+      let copied = 0;
+      const copy = Buffer.prototype.copy;
+      const concat = Buffer.concat;
+      Buffer.prototype.copy = function (this: Buffer, ...args: Parameters<Buffer["copy"]>) {
+        const n = copy.apply(this, args);
+        copied += n;
+        return n;
+      };
+      Buffer.concat = (list, total) => {
+        const out = concat(list, total);
+        copied += out.length;
+        return out;
+      };
+      try {
+        for (let i = 0; i < 2000; i++) {
+          reader.feedData(chunk);
+          await sleep(0);
+        }
+        reader.feedData("\r\n\r\n");
+        assert.equal((await reading).length, 2000 * 1024 + 4);
+      } finally {
+        Buffer.prototype.copy = copy;
+        Buffer.concat = concat;
+      }
+      assert.ok(copied < 4 * 2000 * 1024, `${copied} bytes copied`);
+    }));
+
+  it("readuntil finds a multi-byte separator split across chunks, whatever the chunking", () =>
+    runVirtual(async () => {
+      const text = "alpha\r\n\r\nbeta\r\ngamma\r\n\r\n\r\ndelta\r\n\r\nlast";
+      const expected = ["alpha\r\n\r\n", "beta\r\ngamma\r\n\r\n", "\r\ndelta\r\n\r\n"];
+      for (let size = 1; size <= 7; size++) {
+        const reader = new StreamReaderClass();
+        const reading = createTask(async () => {
+          const got: string[] = [];
+          for (let k = 0; k < expected.length; k++) {
+            got.push((await reader.readuntil(["\r\n\r\n", "\n\n"])).toString());
+          }
+          return got;
+        });
+        for (let at = 0; at < text.length; at += size) {
+          reader.feedData(text.slice(at, at + size));
+          if (at % (2 * size) === 0) await sleep(0);
+        }
+        reader.feedEof();
+        assert.deepEqual(await reading, expected, `chunks of ${size}`);
+        assert.equal((await reader.read()).toString(), "last");
+      }
+    }));
+
   it("readuntil finds a multi-byte separator split across chunks", () =>
     runVirtual(async () => {
       const reader = fed(["key: va", "lue\r", "\nrest"]);
