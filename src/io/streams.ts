@@ -34,9 +34,9 @@ export interface OpenConnectionOptions {
   serverHostname?: string;
   /** TLS handshake timeout in ms. Default: 60000 (asyncio's). */
   sslHandshakeTimeout?: number;
-  /** Local address to bind to. */
+  /** Local address to bind to: an IP address (Node binds no host name). */
   localAddress?: string;
-  /** Local port to bind to. */
+  /** Local port to bind to (0 to 65535). */
   localPort?: number;
   /** IP family: 4, 6, or 0 (either). Default: 0. */
   family?: 0 | 4 | 6;
