@@ -245,6 +245,8 @@ describe("createSubprocessExec and Process", () => {
       await assert.rejects(createSubprocessExec("echo", [], { stdin: "pipe" as never }), TypeError);
       await assert.rejects(createSubprocessExec("echo", [], { stdout: STDOUT }), RangeError);
       await assert.rejects(createSubprocessExec("echo", [], { limit: 0 }), RangeError);
+      // A wrong type is a TypeError, a wrong value a RangeError (SPEC.md).
+      await assert.rejects(createSubprocessExec("echo", [], { limit: "1" as never }), TypeError);
       // Node would take a string's characters as variables ({ 0: "P", 1: "A", … }).
       await assert.rejects(
         createSubprocessExec("echo", [], { env: "PATH=/bin" as never }),

@@ -149,6 +149,9 @@ export function checkServerOptions(
   }
   if (ssl === undefined) checkTlsOnly(options, "sslHandshakeTimeout");
   const backlog = options.backlog;
+  if (backlog !== undefined && typeof backlog !== "number") {
+    throw typeError("options.backlog", "a number of connections", backlog);
+  }
   if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {
     throw rangeError("options.backlog", "a non-negative integer", backlog);
   }

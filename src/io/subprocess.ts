@@ -486,7 +486,8 @@ async function create(
   checkSubprocessKeys(options, shell);
   checkEnv(options.env);
   const limit = options.limit ?? DEFAULT_LIMIT;
-  if (typeof limit !== "number" || !Number.isInteger(limit) || limit <= 0) {
+  if (typeof limit !== "number") throw typeError("options.limit", "a number of bytes", limit);
+  if (!Number.isInteger(limit) || limit <= 0) {
     throw rangeError("options.limit", "a positive integer number of bytes", limit);
   }
   const stdin = stdioEntry("options.stdin", options.stdin);
