@@ -334,6 +334,38 @@ describe("conformance: Server lifecycle", () => {
       }),
   );
 
+  for (const kind of ["TCP", "Unix"] as const) {
+    it(
+      `a ${kind} server: startServing() called again while a first call still waits for the listen (not awaited, then serveForever()) waits for it instead of listening twice (Server.start_serving is idempotent)`,
+      GUARD,
+      () =>
+        quietRun(async () => {
+          const server: Server<net.AddressInfo | string> =
+            kind === "TCP"
+              ? await startServer(readThenClose, "127.0.0.1", 0, { startServing: false })
+              : await startUnixServer(readThenClose, join(dir, "restart.sock"), {
+                  startServing: false,
+                });
+          const first = server.startServing();
+          const second = server.startServing();
+          const forever = createTask(() => server.serveForever());
+          await first;
+          await second;
+          assert.equal(server.isServing(), true);
+          assert.equal(await stillPending(forever), true);
+          const [address] = server.sockets;
+          const [, writer] =
+            typeof address === "string"
+              ? await openUnixConnection(address)
+              : await openConnection("127.0.0.1", address.port);
+          writer.close();
+          forever.cancel();
+          assert.ok((await errorOf(forever)) instanceof CancelledError);
+          assert.equal(server.isServing(), false);
+        }),
+    );
+  }
+
   it(
     "`await using` on a server whose handler still runs waits for it to end; closeClients() from inside lets it end (async with server)",
     GUARD,

@@ -29,6 +29,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -264,23 +265,61 @@ describe("conformance: Process lifecycle (test_subprocess)", () => {
   );
 
   it(
-    "killing a shell returns from wait() with -9 although its own child still holds the stdout pipe (test_kill_issue43884)",
+    "killing a shell whose own child still holds the stdout pipe sets returncode to -9 at once; wait() returns it once that child closes the pipe (test_kill_issue43884, asyncio's _try_finish)",
     GUARD,
     () =>
       realRun(async () => {
         const proc = await createSubprocessShell("sleep 3600 & echo $!; wait", { stdout: PIPE });
         const grandchild = Number((await proc.stdout!.readline()).toString());
+        const waiting = createTask(() => proc.wait());
         try {
           proc.kill();
-          assert.equal(await proc.wait(), -9);
+          await until(() => proc.returncode !== null);
+          assert.equal(proc.returncode, -9);
           assert.equal(alive(grandchild), true);
-          // The pipe ends only with its last writer.
+          // The pipe ends only with its last writer, and wait() with the pipe.
           assert.equal(proc.stdout!.atEof(), false);
+          await sleep(0);
+          assert.equal(waiting.done(), false);
         } finally {
           process.kill(grandchild, "SIGKILL");
         }
-        assert.equal((await proc.stdout!.read()).length, 0);
+        assert.equal(await waiting, -9);
         assert.equal(proc.stdout!.atEof(), true);
+        assert.equal((await proc.stdout!.read()).length, 0);
+        assert.equal(await proc.wait(), -9);
+      }),
+  );
+
+  it(
+    "wait() returns once the stdout and stderr pipes closed as well as the exit, so that their readers hold all the output (asyncio's _call_connection_lost)",
+    GUARD,
+    () =>
+      realRun(async () => {
+        // The shell exits at once; its background job waits for a line on a FIFO (not on
+        // stdin: Node destroys a child's stdin pipe when the child exits), writes, then ends.
+        const dir = mkdtempSync(join(tmpdir(), "conformance-subprocess-"));
+        try {
+          const fifo = join(dir, "go");
+          execFileSync("mkfifo", [fifo]);
+          const proc = await createSubprocessShell(
+            `(read _ < '${fifo}'; echo late; echo late-err >&2) & exit 0`,
+            { stdout: PIPE, stderr: PIPE },
+          );
+          const waiting = createTask(() => proc.wait());
+          await until(() => proc.returncode !== null);
+          assert.equal(proc.returncode, 0);
+          await sleep(0);
+          assert.equal(waiting.done(), false);
+          await writeFile(fifo, "go\n");
+          assert.equal(await waiting, 0);
+          assert.equal(proc.stdout!.statistics().eof, true);
+          assert.equal(proc.stderr!.statistics().eof, true);
+          assert.equal((await proc.stdout!.read()).toString(), "late\n");
+          assert.equal((await proc.stderr!.read()).toString(), "late-err\n");
+        } finally {
+          rmSync(dir, { recursive: true });
+        }
       }),
   );
 

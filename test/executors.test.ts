@@ -125,6 +125,11 @@ describe("toThread and runInExecutor", () => {
       assert.throws(() => toThread(JOBS, ""), TypeError);
       assert.throws(() => getRunningLoop().runInExecutor({} as never, JOBS, "add"), TypeError);
       assert.throws(() => new ThreadPoolExecutor({ maxWorkers: 0 }), RangeError);
+      // A wrong type is a TypeError, a wrong value a RangeError (SPEC.md).
+      assert.throws(() => new ThreadPoolExecutor({ maxWorkers: "2" as never }), TypeError);
+      assert.throws(() => new ThreadPoolExecutor({ minWorkers: "0" as never }), TypeError);
+      assert.throws(() => new ThreadPoolExecutor({ idleTimeout: "1" as never }), TypeError);
+      assert.throws(() => new ThreadPoolExecutor({ shutdownTimeout: -1 }), RangeError);
       assert.throws(() => new ThreadPoolExecutor({ maxWorkers: 2, minWorkers: 3 }), RangeError);
       // Arguments are copied to the thread: a function cannot be.
       await assert.rejects(settled(toThread(JOBS, "add", () => 1, 2)), /could not be cloned/);

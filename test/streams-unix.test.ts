@@ -359,6 +359,7 @@ describe("Unix streams: errors and cancellation", () => {
       );
       await assert.rejects(openUnixConnection(path, { limit: 0 }), RangeError);
       await assert.rejects(startUnixServer(noop, path, { backlog: -1 }), RangeError);
+      await assert.rejects(startUnixServer(noop, path, { backlog: "8" as never }), TypeError);
       await assert.rejects(
         startUnixServer(noop, path, { cleanupSocket: "yes" as never }),
         /`options\.cleanupSocket` to be a boolean/,

@@ -28,7 +28,7 @@ import {
   sleep,
   startServer,
 } from "../src/index.ts";
-import { GUARD, realRun, runVirtual, settled, until } from "./helpers.ts";
+import { errorOf, GUARD, realRun, runVirtual, settled, until } from "./helpers.ts";
 
 function fed(data: string | string[], eof = true, limit?: number): StreamReader {
   const reader = new StreamReaderClass(limit === undefined ? {} : { limit });
@@ -99,6 +99,86 @@ describe("StreamReader on fed data", () => {
       assert.equal(Buffer.from(error.partial).toString(), "e");
       assert.equal(error.expected, 3);
       assert.equal(reader.atEof(), true);
+    }));
+
+  it("reads spanning many small chunks return every byte in order, past a thousand chunks consumed", () =>
+    runVirtual(async () => {
+      // 3000 chunks of 100 bytes: one readexactly takes them all (the buffer's chunk list is
+      // compacted while it takes them); then lines of 3 chunks each, read past chunk 1024.
+      const chunks = Array.from({ length: 3000 }, (_, i) => Buffer.alloc(100, i % 251));
+      const reader = new StreamReaderClass();
+      for (const chunk of chunks) reader.feedData(chunk);
+      assert.ok((await reader.readexactly(300_000)).equals(Buffer.concat(chunks)));
+      const lines: Buffer[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const chunk = Buffer.from(`${i % 3 === 2 ? "\n" : "ab"}`);
+        lines.push(chunk);
+        reader.feedData(chunk);
+      }
+      reader.feedEof();
+      const read: Buffer[] = [];
+      for await (const line of reader) read.push(line);
+      assert.equal(read.length, 1000);
+      assert.ok(Buffer.concat(read).equals(Buffer.concat(lines)));
+    }));
+
+  it("readuntil with a multi-byte separator copies each byte a bounded number of times while it waits (linear, not quadratic, in the chunks)", () =>
+    runVirtual(async () => {
+      // A large limit and a separator arriving after 2000 chunks of 1 KiB, one per wake-up.
+      // Counted: the bytes the buffer copies (Buffer.prototype.copy and Buffer.concat); merging
+      // the whole buffer on each wake-up copied about 2000 × 1 MiB.
+      const reader = new StreamReaderClass({ limit: 1 << 24 });
+      const reading = createTask(() => reader.readuntil("\r\n\r\n"));
+      await sleep(0);
+      const chunk = Buffer.alloc(1024, 97);
+      let copied = 0;
+      const copy = Buffer.prototype.copy;
+      const concat = Buffer.concat;
+      Buffer.prototype.copy = function (this: Buffer, ...args: Parameters<Buffer["copy"]>) {
+        const n = copy.apply(this, args);
+        copied += n;
+        return n;
+      };
+      Buffer.concat = (list, total) => {
+        const out = concat(list, total);
+        copied += out.length;
+        return out;
+      };
+      try {
+        for (let i = 0; i < 2000; i++) {
+          reader.feedData(chunk);
+          await sleep(0);
+        }
+        reader.feedData("\r\n\r\n");
+        assert.equal((await reading).length, 2000 * 1024 + 4);
+      } finally {
+        Buffer.prototype.copy = copy;
+        Buffer.concat = concat;
+      }
+      assert.ok(copied < 4 * 2000 * 1024, `${copied} bytes copied`);
+    }));
+
+  it("readuntil finds a multi-byte separator split across chunks, whatever the chunking", () =>
+    runVirtual(async () => {
+      const text = "alpha\r\n\r\nbeta\r\ngamma\r\n\r\n\r\ndelta\r\n\r\nlast";
+      const expected = ["alpha\r\n\r\n", "beta\r\ngamma\r\n\r\n", "\r\ndelta\r\n\r\n"];
+      for (let size = 1; size <= 7; size++) {
+        const reader = new StreamReaderClass();
+        const reading = createTask(async () => {
+          const got: string[] = [];
+          for (let k = 0; k < expected.length; k++) {
+            got.push((await reader.readuntil(["\r\n\r\n", "\n\n"])).toString());
+          }
+          return got;
+        });
+        for (let at = 0; at < text.length; at += size) {
+          reader.feedData(text.slice(at, at + size));
+          if (at % (2 * size) === 0) await sleep(0);
+        }
+        reader.feedEof();
+        assert.deepEqual(await reading, expected, `chunks of ${size}`);
+        assert.equal((await reader.read()).toString(), "last");
+      }
     }));
 
   it("readuntil finds a multi-byte separator split across chunks", () =>
@@ -801,6 +881,33 @@ describe("TCP streams", () => {
       assert.throws(() => writer.writelines(7 as unknown as string[]), TypeError);
       writer.close();
     }),
+  );
+
+  it(
+    "openConnection rejects a bad family, localAddress or localPort with an error naming it, and leaves no socket behind",
+    GUARD,
+    () =>
+      realRun(async () => {
+        /** Node sockets made but neither connected nor destroyed. */
+        const stranded = () =>
+          (process as unknown as { _getActiveHandles(): unknown[] })
+            ._getActiveHandles()
+            .filter((h) => h instanceof net.Socket && h.connecting && !h.destroyed).length;
+        const before = stranded();
+        const bad: Array<[object, ErrorConstructor, RegExp]> = [
+          [{ family: 5 }, RangeError, /`options\.family`/],
+          [{ localAddress: 5 }, TypeError, /`options\.localAddress`/],
+          [{ localAddress: "localhost" }, RangeError, /`options\.localAddress` to be an IP/],
+          [{ localPort: "1" }, TypeError, /`options\.localPort`/],
+          [{ localPort: 70_000 }, RangeError, /`options\.localPort`/],
+        ];
+        for (const [options, type, message] of bad) {
+          const error = await errorOf(openConnection("127.0.0.1", 80, options as never));
+          assert.ok(error instanceof type, String(error));
+          assert.match((error as Error).message, message);
+        }
+        assert.equal(stranded(), before);
+      }),
   );
 
   it("listening on a busy port rejects with EADDRINUSE", GUARD, () =>

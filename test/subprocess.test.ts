@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   CancelledError,
   createSubprocessExec,
@@ -12,6 +13,7 @@ import {
   createTask,
   DEVNULL,
   PIPE,
+  RuntimeError,
   run,
   STDOUT,
   sleep,
@@ -195,6 +197,47 @@ describe("createSubprocessExec and Process", () => {
     }),
   );
 
+  it(
+    "a working directory that does not exist or is a file rejects with ENOENT or ENOTDIR naming options.cwd, not the program",
+    GUARD,
+    () =>
+      realRun(async () => {
+        const missing = "/no-such-directory-asyncio-ts";
+        const file = fileURLToPath(import.meta.url);
+        const cases: Array<[() => Promise<unknown>, string, string]> = [
+          [() => createSubprocessExec("true", [], { cwd: missing }), "ENOENT", missing],
+          [
+            () => createSubprocessExec("true", [], { cwd: pathToFileURL(missing) }),
+            "ENOENT",
+            missing,
+          ],
+          [() => createSubprocessShell("true", { cwd: missing }), "ENOENT", missing],
+          [
+            () => createSubprocessExec("true", [], { cwd: missing, stdout: PIPE, stderr: STDOUT }),
+            "ENOENT",
+            missing,
+          ],
+          [() => createSubprocessExec("true", [], { cwd: file }), "ENOTDIR", file],
+        ];
+        for (const [creation, code, dir] of cases) {
+          await assert.rejects(creation(), (e: NodeJS.ErrnoException) => {
+            assert.equal(e.code, code);
+            assert.equal(e.path, dir);
+            assert.equal(
+              e.message,
+              `spawn true ${code}: options.cwd ${code === "ENOENT" ? "does not exist" : "is not a directory"}: ${dir}`,
+            );
+            return true;
+          });
+        }
+        // With a good directory, a missing program is still the program's ENOENT.
+        await assert.rejects(
+          createSubprocessExec("no-such-program-asyncio-ts", [], { cwd: "/" }),
+          /spawn no-such-program-asyncio-ts ENOENT$/,
+        );
+      }),
+  );
+
   it("rejects bad arguments with TypeError or RangeError", GUARD, () =>
     realRun(async () => {
       await assert.rejects(createSubprocessExec(42 as unknown as string), TypeError);
@@ -202,6 +245,13 @@ describe("createSubprocessExec and Process", () => {
       await assert.rejects(createSubprocessExec("echo", [], { stdin: "pipe" as never }), TypeError);
       await assert.rejects(createSubprocessExec("echo", [], { stdout: STDOUT }), RangeError);
       await assert.rejects(createSubprocessExec("echo", [], { limit: 0 }), RangeError);
+      // A wrong type is a TypeError, a wrong value a RangeError (SPEC.md).
+      await assert.rejects(createSubprocessExec("echo", [], { limit: "1" as never }), TypeError);
+      // Node would take a string's characters as variables ({ 0: "P", 1: "A", … }).
+      await assert.rejects(
+        createSubprocessExec("echo", [], { env: "PATH=/bin" as never }),
+        /Expected `options\.env` to be an object of environment variables/,
+      );
       // As asyncio (text=True, encoding=… raise ValueError): the streams carry bytes.
       await assert.rejects(
         createSubprocessExec("echo", [], { text: true } as never),
@@ -225,6 +275,25 @@ describe("createSubprocessExec and Process", () => {
       assert.throws(() => proc.sendSignal({} as never), TypeError);
       await proc.wait();
     }),
+  );
+
+  it(
+    "startTls() on a child's stdin throws RuntimeError at once and leaves the pipe usable (TLS needs a connection)",
+    GUARD,
+    () =>
+      realRun(async () => {
+        const proc = await createSubprocessExec("cat", [], { stdin: PIPE, stdout: PIPE });
+        // A short handshake timeout: a handshake tried over the pipe would fail fast, not hang.
+        const upgrade = proc.stdin!.startTls(true, { sslHandshakeTimeout: 10 });
+        await assert.rejects(upgrade, (e: unknown) => {
+          assert.ok(e instanceof RuntimeError);
+          assert.match(e.message, /needs a socket connection, not a pipe/);
+          return true;
+        });
+        assert.equal(proc.stdin!.isClosing(), false);
+        const [out] = await proc.communicate("still plain\n");
+        assert.equal(out?.toString(), "still plain\n");
+      }),
   );
 
   it("cancelling wait() leaves the child running and wait() usable", GUARD, () =>

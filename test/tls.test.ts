@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import {
   CancelledError,
   createTask,
+  Event,
   openConnection,
   RuntimeError,
   sleep,
@@ -59,6 +60,37 @@ describe("TLS streams", { skip: noOpenssl }, () => {
       writer.close();
       await writer.waitClosed();
     }),
+  );
+
+  it(
+    "an idle timeout the user sets on a TLS connection's transport only calls the user's listener (the handshake timeout is gone once connected)",
+    GUARD,
+    () =>
+      realRun(async () => {
+        await using server = await startServer(
+          async (reader, writer) => {
+            writer.write(await reader.readline());
+            await writer.drain();
+            writer.close();
+          },
+          "127.0.0.1",
+          0,
+          { ssl: { key, cert } },
+        );
+        const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port, {
+          ssl: { ca: cert },
+          serverHostname: "localhost",
+        });
+        const idle = new Event();
+        writer.transport.setTimeout(1, () => idle.set());
+        await idle.wait();
+        writer.transport.setTimeout(0);
+        assert.equal(writer.transport.destroyed, false);
+        writer.write("still here\n");
+        assert.equal((await reader.readline()).toString(), "still here\n");
+        writer.close();
+        await writer.waitClosed();
+      }),
   );
 
   it("a client that does not trust the certificate is refused with a TLS error", GUARD, () =>

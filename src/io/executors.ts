@@ -248,16 +248,21 @@ export class ThreadPoolExecutor {
   constructor(options: ThreadPoolExecutorOptions = {}) {
     checkOptions("options", options);
     const max = options.maxWorkers ?? Math.max(1, availableParallelism());
-    if (typeof max !== "number" || !Number.isInteger(max) || max < 1) {
+    if (typeof max !== "number") throw typeError("options.maxWorkers", "a number", max);
+    if (!Number.isInteger(max) || max < 1) {
       throw rangeError("options.maxWorkers", "an integer of 1 or more", max);
     }
     const min = options.minWorkers ?? 0;
-    if (typeof min !== "number" || !Number.isInteger(min) || min < 0 || min > max) {
+    if (typeof min !== "number") throw typeError("options.minWorkers", "a number", min);
+    if (!Number.isInteger(min) || min < 0 || min > max) {
       throw rangeError("options.minWorkers", `an integer from 0 to maxWorkers (${max})`, min);
     }
     for (const key of ["idleTimeout", "shutdownTimeout"] as const) {
       const v = options[key];
-      if (v !== undefined && (typeof v !== "number" || !(v >= 0))) {
+      if (v !== undefined && typeof v !== "number") {
+        throw typeError(`options.${key}`, "a number of milliseconds", v);
+      }
+      if (v !== undefined && !(v >= 0)) {
         throw rangeError(`options.${key}`, "a number of milliseconds, 0 or more", v);
       }
     }

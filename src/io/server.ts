@@ -120,6 +120,8 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
   /** Waiters of `waitClosed()`; `null` once the server is closed and every client gone. */
   #waiters: Future<void>[] | null = [];
   #servingForever: Future<void> | null = null;
+  /** While a `startServing()` waits for the listen: the other calls waiting for it to end. */
+  #starting: Future<void>[] | null = null;
 
   /** @internal Use {@link startServer} or {@link startUnixServer}. */
   constructor(setup: ServerSetup<Address>) {
@@ -163,8 +165,30 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
    * Idempotent. @throws {RuntimeError} once closed; the listen error (e.g. `EADDRINUSE`).
    */
   async startServing(): Promise<void> {
-    if (this.#state === "closed") throw new RuntimeError(`${this} is closed`);
-    if (this.#state === "serving") return;
+    const loop = this.#setup.loop;
+    // A call made while another one waits for the listen (`startServing()` not awaited, then
+    // `serveForever()`) waits for that one and looks again: a second `listen()` would fail
+    // with ERR_SERVER_ALREADY_LISTEN (asyncio's `_start_serving` is synchronous: no window).
+    for (;;) {
+      if (this.#state === "closed") throw new RuntimeError(`${this} is closed`);
+      if (this.#state === "serving") return;
+      if (this.#starting === null) break;
+      const turn = loop.createFuture<void>();
+      this.#starting.push(turn);
+      await turn;
+    }
+    this.#starting = [];
+    try {
+      await this.#listen();
+    } finally {
+      const waiting = this.#starting;
+      this.#starting = null;
+      for (const w of waiting) if (!w.done()) w.setResult(undefined);
+    }
+  }
+
+  /** Listens, for {@link startServing}: the server is serving once it returns. */
+  async #listen(): Promise<void> {
     const { netServer, endpoint, backlog, loop } = this.#setup;
     const where = endpoint.listenOptions();
     const listening = loop.createFuture<void>();

@@ -149,6 +149,9 @@ export function checkServerOptions(
   }
   if (ssl === undefined) checkTlsOnly(options, "sslHandshakeTimeout");
   const backlog = options.backlog;
+  if (backlog !== undefined && typeof backlog !== "number") {
+    throw typeError("options.backlog", "a number of connections", backlog);
+  }
   if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 0)) {
     throw rangeError("options.backlog", "a non-negative integer", backlog);
   }
@@ -191,6 +194,7 @@ export async function connectStreams(setup: ConnectSetup): Promise<[StreamReader
   let readyEvent: string;
   let feedsItself = false;
   const ssl = options.ssl;
+  const onHandshakeTimeout = () => socket.destroy(handshakeTimeoutError(options.handshakeTimeout));
   if (ssl === null) {
     socket = net.connect({ ...target, allowHalfOpen: true, onread: onreadFor(reader) });
     reader.setTransport(socket);
@@ -201,9 +205,7 @@ export async function connectStreams(setup: ConnectSetup): Promise<[StreamReader
     extra.sslcontext = ssl;
     socket = tlsModule.connect({ ...ssl, ...target, servername: setup.servername });
     readyEvent = "secureConnect";
-    socket.setTimeout(options.handshakeTimeout, () =>
-      socket.destroy(handshakeTimeoutError(options.handshakeTimeout)),
-    );
+    socket.setTimeout(options.handshakeTimeout, onHandshakeTimeout);
   }
   const connected = loop.createFuture<void>();
   const onReady = () => {
@@ -223,7 +225,9 @@ export async function connectStreams(setup: ConnectSetup): Promise<[StreamReader
     socket.off(readyEvent, onReady);
     socket.off("error", onError);
   }
-  if (ssl !== null) socket.setTimeout(0);
+  // With its listener: else an idle timeout the user sets on the transport later would end the
+  // connection with this handshake error.
+  if (ssl !== null) socket.setTimeout(0, onHandshakeTimeout);
   if (setup.noDelay) socket.setNoDelay(true);
   const writer = new StreamWriter(socket, reader, extra);
   try {

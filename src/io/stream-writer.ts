@@ -478,7 +478,10 @@ export class StreamWriter {
       );
     }
     const wire = this.#wire;
-    if (wire === null) throw new RuntimeError("startTls() needs a socket connection, not a pipe");
+    // A subprocess's stdin is wired too (for its close), but TLS needs a connection.
+    if (wire === null || this.#extra.pipe !== undefined) {
+      throw new RuntimeError("startTls() needs a socket connection, not a pipe");
+    }
     if (this.#upgrading) throw new RuntimeError("startTls() is already in progress");
     if (this.#eofWritten) throw new RuntimeError("Cannot call startTls() after writeEof()");
     if (this.#closing) throw new RuntimeError("Cannot call startTls() on a closing stream");

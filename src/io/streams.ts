@@ -34,9 +34,9 @@ export interface OpenConnectionOptions {
   serverHostname?: string;
   /** TLS handshake timeout in ms. Default: 60000 (asyncio's). */
   sslHandshakeTimeout?: number;
-  /** Local address to bind to. */
+  /** Local address to bind to: an IP address (Node binds no host name). */
   localAddress?: string;
-  /** Local port to bind to. */
+  /** Local port to bind to (0 to 65535). */
   localPort?: number;
   /** IP family: 4, 6, or 0 (either). Default: 0. */
   family?: 0 | 4 | 6;
@@ -88,6 +88,31 @@ function checkPort(name: string, port: unknown, allowNull: boolean): void {
 }
 
 /**
+ * Checks `family`, `localAddress` and `localPort` before Node sees them: Node ignores a bad
+ * family, reports a port out of range as `EADDRINUSE`, and throws for the others only after it
+ * has made the socket, which is then left behind, never connected nor destroyed.
+ */
+function checkLocalEndpoint(options: OpenConnectionOptions): void {
+  const { family, localAddress, localPort } = options;
+  if (family !== undefined && family !== 0 && family !== 4 && family !== 6) {
+    throw rangeError("options.family", "4, 6 or 0 (either)", family);
+  }
+  if (localAddress !== undefined) {
+    if (typeof localAddress !== "string") {
+      throw typeError("options.localAddress", "an IP address string", localAddress);
+    }
+    if (net.isIP(localAddress) === 0) {
+      throw rangeError(
+        "options.localAddress",
+        "an IP address (Node binds no host name)",
+        localAddress,
+      );
+    }
+  }
+  if (localPort !== undefined) checkPort("options.localPort", localPort, false);
+}
+
+/**
  * Opens a TCP (or TLS) connection and returns its `[reader, writer]` pair: asyncio's
  * `open_connection`.
  *
@@ -122,6 +147,7 @@ export async function openConnection(
   checkPort("port", port, false);
   const checked = checkConnectionOptions(options, CONNECTION_KEYS);
   if (options.noDelay !== undefined) checkBoolean("options.noDelay", options.noDelay);
+  checkLocalEndpoint(options);
   return connectStreams({
     target: {
       host,

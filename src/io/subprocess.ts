@@ -135,6 +135,11 @@ export class Process implements IoResource {
   readonly #io: LoopIo;
   readonly #pipes: Socket[] = [];
   #returncode: number | null = null;
+  /**
+   * The pipes the child writes to (stdout, stderr) that are still open: `wait()` returns once
+   * the child exited and they all closed (asyncio's `_try_finish`).
+   */
+  #openOutputs = 0;
   #waiters: Future<number>[] = [];
   #exited: Promise<void>;
 
@@ -153,10 +158,7 @@ export class Process implements IoResource {
     this.pid = child.pid!;
     this.#exited = exit.then(([code, signal]) => {
       this.#returncode = code ?? (signal === null ? 0 : -signalNumber(signal));
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) if (!w.done()) w.setResult(this.#returncode);
-      this.#maybeForget();
+      this.#maybeFinish();
     });
     let stdin: StreamWriter | null = null;
     if (child.stdin !== null) {
@@ -169,12 +171,12 @@ export class Process implements IoResource {
       stdout = new StreamReader({ limit });
       if (mergeStderr && child.stderr !== null) {
         this.#mergePipes(stdout, child.stdout as Socket, child.stderr as Socket);
-      } else this.#addPipe(new WiredSocket(child.stdout as Socket, stdout, null, null));
+      } else this.#addOutput(new WiredSocket(child.stdout as Socket, stdout, null, null).socket);
     }
     let stderr: StreamReader | null = null;
     if (child.stderr !== null && !mergeStderr) {
       stderr = new StreamReader({ limit });
-      this.#addPipe(new WiredSocket(child.stderr as Socket, stderr, null, null));
+      this.#addOutput(new WiredSocket(child.stderr as Socket, stderr, null, null).socket);
     }
     this.stdin = stdin;
     this.stdout = stdout;
@@ -188,13 +190,17 @@ export class Process implements IoResource {
   }
 
   /**
-   * Waits for the child to exit and returns its `returncode`. Does not read the pipes: a child
-   * that fills a pipe nobody reads blocks forever (use {@link communicate}).
+   * Waits for the child to exit and returns its `returncode`. As in asyncio, it returns once
+   * the child's stdout and stderr pipes (those that are `PIPE`) have closed too, so their
+   * readers hold all the output: a grandchild that inherited them (`"server &"` through the
+   * shell) makes it wait until the grandchild closes them or exits, while `returncode` is set at
+   * the exit. Does not read the pipes: a child that fills a pipe nobody reads blocks forever
+   * (use {@link communicate}).
    *
    * **Cancellation:** the child keeps running; `wait()` can be called again.
    */
   async wait(): Promise<number> {
-    if (this.#returncode !== null) return this.#returncode;
+    if (this.#returncode !== null && this.#openOutputs === 0) return this.#returncode;
     const waiter = this.#loop.createFuture<number>();
     this.#waiters.push(waiter);
     return await waiter;
@@ -285,6 +291,30 @@ export class Process implements IoResource {
     wired.socket.once("close", () => this.#maybeForget());
   }
 
+  /** A pipe the child writes to: `wait()` also waits for it to close. */
+  #addOutput(pipe: Socket): void {
+    this.#pipes.push(pipe);
+    this.#openOutputs++;
+    pipe.once("close", () => {
+      this.#openOutputs--;
+      this.#maybeFinish();
+    });
+  }
+
+  /**
+   * Wakes `wait()` once the child exited and its output pipes closed (asyncio wakes it from
+   * `_call_connection_lost`, after `_try_finish` saw both). stdin is not waited for: Node
+   * does not read a child's stdin pipe, so it cannot see the child's end close, which asyncio
+   * does.
+   */
+  #maybeFinish(): void {
+    if (this.#returncode === null || this.#openOutputs > 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) if (!w.done()) w.setResult(this.#returncode);
+    this.#maybeForget();
+  }
+
   /** stdout and stderr into one reader: EOF once both ended; flow control pauses both. */
   #mergePipes(reader: StreamReader, out: Socket, err: Socket): void {
     reader.setTransport({
@@ -307,8 +337,7 @@ export class Process implements IoResource {
       pipe.on("error", (error: Error) => {
         if (reader.exception() === null) reader.setException(error);
       });
-      this.#pipes.push(pipe);
-      pipe.once("close", () => this.#maybeForget());
+      this.#addOutput(pipe);
     }
   }
 
@@ -372,6 +401,43 @@ function findExecutable(
   return null;
 }
 
+/**
+ * The error of a spawn that failed because of its working directory, naming it, as Python's
+ * `FileNotFoundError: … '/no/such/dir'`: Node reports a missing `cwd` as the program's
+ * `spawn <program> ENOENT` (as if the program did not exist) and one that is a file as a bare
+ * `spawn ENOTDIR`. Any other error is returned as it is.
+ */
+function cwdError(error: unknown, file: string, cwd: string | URL | undefined): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (cwd === undefined || (code !== "ENOENT" && code !== "ENOTDIR")) return error;
+  const dir = cwd instanceof URL ? fileURLToPath(cwd) : cwd;
+  let problem: [string, string] | null = null;
+  try {
+    if (!statSync(dir).isDirectory()) problem = ["ENOTDIR", "is not a directory"];
+  } catch (statError) {
+    const statCode = (statError as { code?: unknown }).code;
+    problem =
+      statCode === "ENOTDIR" ? ["ENOTDIR", "is not a directory"] : ["ENOENT", "does not exist"];
+  }
+  if (problem === null) return error; // the directory is fine: the program is what is missing
+  const [problemCode, what] = problem;
+  return Object.assign(
+    new Error(`spawn ${file} ${problemCode}: options.cwd ${what}: ${dir}`, { cause: error }),
+    {
+      code: problemCode,
+      errno: -(osConstants.errno as Record<string, number>)[problemCode],
+      syscall: "spawn",
+      path: dir,
+    },
+  );
+}
+
+function checkEnv(env: unknown): void {
+  if (env !== undefined && env !== null && typeof env !== "object") {
+    throw typeError("options.env", "an object of environment variables", env);
+  }
+}
+
 const SUBPROCESS_KEYS = new Set([
   "stdin",
   "stdout",
@@ -418,14 +484,17 @@ async function create(
 ): Promise<Process> {
   checkOptions("options", options);
   checkSubprocessKeys(options, shell);
+  checkEnv(options.env);
   const limit = options.limit ?? DEFAULT_LIMIT;
-  if (typeof limit !== "number" || !Number.isInteger(limit) || limit <= 0) {
+  if (typeof limit !== "number") throw typeError("options.limit", "a number of bytes", limit);
+  if (!Number.isInteger(limit) || limit <= 0) {
     throw rangeError("options.limit", "a positive integer number of bytes", limit);
   }
   const stdin = stdioEntry("options.stdin", options.stdin);
   const stdout = stdioEntry("options.stdout", options.stdout);
   let stderr = stdioEntry("options.stderr", options.stderr);
   let merge = options.stderr === STDOUT && stdout === "pipe";
+  const program = file; // the error of a bad cwd names it, not the merging shell
   if (options.stderr === STDOUT) stderr = stdout === "inherit" ? 1 : stdout;
   if (merge) {
     // asyncio gives the child one pipe for both (fd 2 a copy of fd 1), which keeps the order
@@ -452,7 +521,12 @@ async function create(
     shell,
     windowsHide: true,
   };
-  const child = spawn(file, args as string[], spawnOptions);
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args as string[], spawnOptions);
+  } catch (error) {
+    throw cwdError(error, program, options.cwd);
+  }
   // Listen for the exit now: a short-lived child may exit before the caller resumes.
   const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.once("exit", (code, signal) => resolve([code, signal]));
@@ -483,7 +557,7 @@ async function create(
     if (child.pid !== undefined && child.exitCode === null) child.kill("SIGKILL");
     for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
     if (proc !== null) io.untrack(proc);
-    throw error;
+    throw cwdError(error, program, options.cwd);
   } finally {
     child.off("spawn", onSpawn);
     child.off("error", onError);
