@@ -266,13 +266,15 @@ describe("done callbacks", () => {
 });
 
 describe("awaiting", () => {
-  test("a Future whose result is the Future itself fails its awaiters with a TypeError, as a promise resolved with itself rejects, instead of spinning forever", async () => {
+  test("a Future whose result is the Future itself, or leads back to it through other Futures, fails its awaiters with a TypeError, as a promise resolved with itself rejects, instead of spinning forever", async () => {
     const result = await runTs(join(ROOT, "test", "fixtures", "future-self-result.ts"), 20_000);
     assert.equal(result.code, 0, describeRun("future-self-result.ts", result));
     assert.deepEqual(result.stdout.trim().split("\n"), [
       "awaiter of a pending Future: TypeError",
       "awaiter of a done Future: TypeError",
       "result() is the Future: true",
+      "two-Future cycle, awaiter of a pending Future: TypeError",
+      "two-Future cycle, awaiter of a done Future: TypeError",
     ]);
   });
 

@@ -284,6 +284,22 @@ function invokeCallback(callback: DoneCallback<unknown>, future: Future<unknown>
   }
 }
 
+/**
+ * Whether following the results of done Futures from `future` (a Future whose result is a
+ * Future, whose result is …) comes back to one of them. Only called for a result that is a
+ * thenable, which is rare.
+ */
+function resultsCycle(future: Future<unknown>): boolean {
+  const seen = new Set<unknown>();
+  let link: unknown = future;
+  while (link instanceof Future && link._state === FINISHED) {
+    if (seen.has(link)) return true;
+    seen.add(link);
+    link = link._result;
+  }
+  return false;
+}
+
 function reportCallbackError(
   callback: DoneCallback<unknown>,
   future: Future<unknown>,
@@ -599,12 +615,14 @@ export class Future<T = unknown> implements PromiseLike<T>, Waitable {
       // asyncio does not suspend on a done Future; the nearest here is a microtask.
       if (this._state === FINISHED && isThenable(this._result)) {
         const result = this._result;
-        if (result === (this as unknown)) {
-          // `fut.setResult(fut)`: adopting the result would call this `then` again, on and on,
-          // in microtasks that starve the process. A promise resolved with itself rejects with
-          // a TypeError; so does this wait.
+        if (resultsCycle(this as Future<unknown>)) {
+          // `fut.setResult(fut)`, or Futures whose results lead back to one of them: adopting
+          // the result would call `then` again, on and on, in microtasks that starve the
+          // process. A promise resolved with itself rejects with a TypeError; so does this wait.
+          const what =
+            result === (this as unknown) ? "the Future itself" : "a Future whose result leads back";
           return Promise.reject(
-            new TypeError(`Chaining cycle detected: the result of ${this} is the Future itself`),
+            new TypeError(`Chaining cycle detected: the result of ${this} is ${what}`),
           ).then(onFulfilled, onRejected);
         }
         // The result is adopted next: from a reaction made here, in the awaiter's context
