@@ -128,6 +128,33 @@ describe("run()", () => {
     assert.deepEqual(log, ["late task cleaned up"]);
   });
 
+  test("tasks still pending when the shutdown rounds run out (each cancelled task starts another) are reported as destroyed while pending", async () => {
+    const reports: string[] = [];
+    let started = 0;
+    await runVirtual(async () => {
+      getRunningLoop().setExceptionHandler((_loop, context) =>
+        reports.push(`${context.message} ${context.task?.name}`),
+      );
+      const spawn = (k: number): void => {
+        started++;
+        createTask(
+          async () => {
+            try {
+              await sleep(1_000_000);
+            } finally {
+              spawn(k + 1);
+            }
+          },
+          { name: `spawner-${k}` },
+        );
+      };
+      spawn(0);
+      await sleep(0);
+    });
+    assert.equal(started, 17, "one task, then one more per shutdown round");
+    assert.deepEqual(reports, ["Task was destroyed but it is pending! spawner-16"]);
+  });
+
   test("shutdown cancellations carry a 'shutdown' origin", async () => {
     let seen: unknown;
     await runVirtual(async () => {

@@ -186,6 +186,7 @@ export class Runner {
   async #shutdown(loop: EventLoop): Promise<void> {
     loop._start();
     try {
+      let stuckReported = false;
       for (let round = 0; round < SHUTDOWN_ROUNDS && loop._tasks.size > 0; round++) {
         const leftovers = [...loop._tasks];
         for (const t of leftovers) {
@@ -204,6 +205,7 @@ export class Runner {
               "run() shutdown: tasks did not finish after being cancelled (each waits on " +
               `something that can never complete):\n${describeWaiting(loop)}`,
           });
+          stuckReported = true;
           break;
         }
         for (const t of leftovers) {
@@ -214,6 +216,14 @@ export class Runner {
             exception: t._exception,
             task: t,
           });
+        }
+      }
+      if (!stuckReported) {
+        // Every round's cancelled tasks started new ones, and the rounds ran out: the loop
+        // closes with these pending, as asyncio's does when its one round of cancellations
+        // started tasks; asyncio reports each when it is collected, with this message.
+        for (const t of loop._tasks) {
+          loop.callExceptionHandler({ message: "Task was destroyed but it is pending!", task: t });
         }
       }
       for (const fut of loop._unretrieved) {
