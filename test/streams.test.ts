@@ -83,6 +83,40 @@ describe("StreamReader on fed data", () => {
       assert.equal((await reader.readline()).length, 0);
     }));
 
+  it("readline over lines cut into chunks of every size, some fed while a readline waits, returns each line whole and in order", () =>
+    runVirtual(async () => {
+      // Lines of 0 to 40 bytes cut at pseudo-random places, so that newlines fall at the start,
+      // middle and end of chunks, in the newest chunk or in older ones, and one readline may
+      // wait over many chunks (the search then starts from the newest ones).
+      let seed = 12345;
+      const next = (n: number) => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      const lines: string[] = [];
+      for (let i = 0; i < 300; i++) lines.push(`${"x".repeat(next(41))}${i}\n`);
+      lines.push("y".repeat(5000) + "\n"); // a long line over many small chunks
+      const text = lines.join("");
+      const reader = new StreamReaderClass({ limit: 1 << 16 });
+      const got: string[] = [];
+      const consumer = createTask(async () => {
+        for (;;) {
+          const line = await reader.readline();
+          if (line.length === 0) return;
+          got.push(line.toString());
+        }
+      });
+      for (let at = 0; at < text.length; ) {
+        const n = 1 + next(at > text.length - 5100 ? 7 : 60);
+        reader.feedData(text.slice(at, at + n));
+        at += n;
+        if (next(3) === 0) await sleep(0); // let the consumer take what is there, or wait
+      }
+      reader.feedEof();
+      await consumer;
+      assert.deepEqual(got, lines);
+    }));
+
   it("async iteration yields every line until EOF", () =>
     runVirtual(async () => {
       const lines: string[] = [];

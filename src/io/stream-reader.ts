@@ -650,8 +650,19 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   #findByte(byte: number, from: number): number {
     const chunks = this.#chunks;
-    let pos = 0; // logical position of the current chunk's first unread byte
-    for (let i = this.#head; i < chunks.length; i++) {
+    let i = this.#head;
+    let pos = 0; // logical position of chunk i's first unread byte
+    if (from > this.#size / 2) {
+      // A readuntil waiting over many chunks searches only the newest bytes: find their chunk
+      // from the end, so that each new chunk does not cost a walk over all the older ones.
+      i = chunks.length;
+      pos = this.#size;
+      while (pos > from && i > this.#head) {
+        i--;
+        pos -= chunks[i].length - (i === this.#head ? this.#offset : 0);
+      }
+    }
+    for (; i < chunks.length; i++) {
       const chunk = chunks[i];
       const start = i === this.#head ? this.#offset : 0;
       const len = chunk.length - start;
