@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { assertBuilt, describeRun, ROOT, runNodeWithDist } from "./run-node.ts";
+import { assertBuilt, describeRun, ROOT, runNode, runNodeWithDist } from "./run-node.ts";
 
 /** The runtime exports of "asyncio-ts" (src/index.ts), in any order. */
 const ROOT_EXPORTS = [
@@ -167,4 +167,19 @@ test("the built package ships type declarations for its entry point", async () =
   assert.ok(root.types && root.default, 'the "." export needs "types" and "default"');
   readFileSync(join(ROOT, root.types), "utf8");
   readFileSync(join(ROOT, root.default), "utf8");
+});
+
+test("the published declarations type-check in a user's project with skipLibCheck off", async () => {
+  // test/fixtures/consumer is compiled as a user compiles (a plain tsconfig: skipLibCheck is
+  // off, so tsc checks every .d.ts of the package). Internal names stripped from dist/ but still
+  // named by a public declaration (an `implements` clause, an import) fail here.
+  await assertBuilt();
+  const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+  const project = join(ROOT, "test", "fixtures", "consumer");
+  const config = JSON.parse(readFileSync(join(project, "tsconfig.json"), "utf8")) as {
+    compilerOptions: { skipLibCheck?: boolean };
+  };
+  assert.equal(config.compilerOptions.skipLibCheck, false, "the consumer must check libraries");
+  const result = await runNode([tsc, "-p", project], 120_000);
+  assert.equal(result.code, 0, describeRun("tsc -p test/fixtures/consumer", result));
 });

@@ -29,6 +29,7 @@ import {
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { createdAt, creationStackOf, recordCreation } from "../internal/debug-stacks.ts";
+import type { Implements } from "../internal/implements.ts";
 import {
   checkFunction,
   checkOptionalString,
@@ -385,7 +386,7 @@ export interface FutureOptions {
  * });
  * ```
  */
-export class Future<T = unknown> implements PromiseLike<T>, Waitable {
+export class Future<T = unknown> implements PromiseLike<T> {
   // Every field costs 8 bytes per Future and per Task (100k of them wait at once in the
   // benchmarks): what is rare (an exception, a cancellation) lives in the state or in a record.
   /** @internal */ _state = PENDING;
@@ -764,3 +765,6 @@ function currentLoop(): EventLoop | null {
   if (store === undefined) return null;
   return "_isTask" in store ? store._loop : store;
 }
+
+// The internal contracts Future fills (see Implements).
+type _FutureContracts = Implements<Future, Waitable>;

@@ -31,6 +31,7 @@ import {
 import { makeCancelledError } from "../internal/cancelled.ts";
 import { als, NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { createdAt } from "../internal/debug-stacks.ts";
+import type { Implements } from "../internal/implements.ts";
 import { instrument } from "../internal/instrument.ts";
 import { registry } from "../internal/registry.ts";
 import type { ListNode } from "../internal/task-list.ts";
@@ -198,10 +199,7 @@ function originOfCancel(): CancellationOrigin {
  * });
  * ```
  */
-export class Task<T = unknown>
-  extends Future<T>
-  implements TaskStore, ListNode, ReadyEntry, Waitable
-{
+export class Task<T = unknown> extends Future<T> {
   declare readonly _isTask: true;
   declare _loop: EventLoop;
   /** The name, or the task's number until the name is first read (`Task-N`). @internal */
@@ -636,3 +634,6 @@ registry.createTask = <T>(
   options?: TaskOptions,
 ): Task<T> => makeTask(loop, fn, options);
 registry.createFuture = <T>(loop: EventLoop): Future<T> => new Future<T>({ loop });
+
+// The internal contracts Task fills (see Implements).
+type _TaskContracts = Implements<Task, TaskStore & ListNode & ReadyEntry & Waitable>;

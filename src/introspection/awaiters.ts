@@ -12,7 +12,6 @@
  * Invariant: only pending awaiters are reported; a done Future has no callbacks left.
  *
  * @module
- * @internal
  */
 import { Future, FutureWaiter } from "../futures/future.ts";
 import { Task } from "../futures/task.ts";

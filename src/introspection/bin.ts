@@ -4,7 +4,6 @@
  * process's arguments and exits with its code.
  *
  * @module
- * @internal
  */
 import { main } from "./cli.ts";
 

@@ -12,7 +12,6 @@
  * Timestamps are microseconds, as the format wants; events are sorted by time.
  *
  * @module
- * @internal
  */
 import type { TracedTask } from "./trace.ts";
 

@@ -9,7 +9,6 @@
  * executable is bin.ts; this module is importable (for tests) and runs nothing by itself.
  *
  * @module
- * @internal
  */
 import { formatTaskTable, formatTaskTree } from "./ps.ts";
 import { fetchSnapshot } from "./remote.ts";

@@ -12,7 +12,6 @@
  * each copy adds its provider, and the hook merges their loops.
  *
  * @module
- * @internal
  */
 import { captureProcess, type LoopSnapshot, type ProcessSnapshot } from "./snapshot.ts";
 

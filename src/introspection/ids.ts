@@ -6,7 +6,6 @@
  * its id for its whole life, in every snapshot, graph and trace of the process.
  *
  * @module
- * @internal
  */
 import type { Future } from "../futures/future.ts";
 import type { EventLoop } from "../loop/event-loop.ts";

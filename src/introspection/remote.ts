@@ -18,7 +18,6 @@
  * the target needs the same rights as `kill` (the same user, or root).
  *
  * @module
- * @internal
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { get } from "node:http";

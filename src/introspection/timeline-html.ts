@@ -8,7 +8,6 @@
  * `\u003c`, so no task name or wait description can close the element or inject markup.
  *
  * @module
- * @internal
  */
 import { checkKnownOptions, checkOptions, typeError } from "../internal/validate.ts";
 import type { TracedTask } from "./trace.ts";

@@ -12,7 +12,6 @@
  * - The handshake is accepted only with status 101 and the `Sec-WebSocket-Accept` the key implies.
  *
  * @module
- * @internal
  */
 import { createHash, randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";

@@ -21,6 +21,7 @@ import { inspect } from "node:util";
 import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
 import type { Task } from "../futures/task.ts";
+import type { Implements } from "../internal/implements.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import type { IoResource, LoopIo } from "./loop-io.ts";
 import { StreamReader } from "./stream-reader.ts";
@@ -112,7 +113,7 @@ type ServerState = "idle" | "serving" | "closed";
  * });
  * ```
  */
-export class Server<Address extends AddressInfo | string = AddressInfo> implements IoResource {
+export class Server<Address extends AddressInfo | string = AddressInfo> {
   readonly #setup: ServerSetup<Address>;
   #state: ServerState = "idle";
   #address: Address | null = null;
@@ -394,3 +395,6 @@ export class Server<Address extends AddressInfo | string = AddressInfo> implemen
     return this.toString();
   }
 }
+
+// The internal contracts Server fills (see Implements).
+type _ServerContracts = Implements<Server, IoResource>;

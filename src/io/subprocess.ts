@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import { isCancelledError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
+import type { Implements } from "../internal/implements.ts";
 import { checkKnownOptions, checkOptions, rangeError, typeError } from "../internal/validate.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
 import { getRunningLoop } from "../loop/running.ts";
@@ -121,7 +122,7 @@ function stdioEntry(name: string, value: StdioOption): "pipe" | "ignore" | "inhe
  * });
  * ```
  */
-export class Process implements IoResource {
+export class Process {
   /** The child's stdin when it is a pipe, else `null`. */
   readonly stdin: StreamWriter | null;
   /** The child's stdout (with stderr merged in under `stderr: STDOUT`) when a pipe, else `null`. */
@@ -635,3 +636,6 @@ export function createSubprocessShell(
   }
   return create(cmd, [], true, options);
 }
+
+// The internal contracts Process fills (see Implements).
+type _ProcessContracts = Implements<Process, IoResource>;

@@ -24,6 +24,7 @@ import type { Future } from "../futures/future.ts";
 import type { Task, TaskFactory, TaskOptions } from "../futures/task.ts";
 import { als, noteLoopRunning, type TaskStore, untagged } from "../internal/context.ts";
 import { creationStackOf, recordCreation } from "../internal/debug-stacks.ts";
+import type { Implements } from "../internal/implements.ts";
 import { registry } from "../internal/registry.ts";
 import { IntrusiveList } from "../internal/task-list.ts";
 import { checkDelay, checkFunction, checkOptions, typeError } from "../internal/validate.ts";
@@ -135,7 +136,7 @@ const IDLE_TURNS = 2;
  * });
  * ```
  */
-export class EventLoop implements HandleOwner {
+export class EventLoop {
   readonly #clock: Clock;
   readonly #virtual: boolean;
   #ready: ReadyEntry[] = [];
@@ -802,3 +803,6 @@ export class EventLoop implements HandleOwner {
     return this.toString();
   }
 }
+
+// The internal contracts EventLoop fills (see Implements).
+type _EventLoopContracts = Implements<EventLoop, HandleOwner>;

@@ -11,6 +11,7 @@
 import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
 import { createdAt } from "../internal/debug-stacks.ts";
+import type { Implements } from "../internal/implements.ts";
 import { isThenable } from "../internal/validate.ts";
 import type { TimerEntry } from "./timer-heap.ts";
 
@@ -97,7 +98,7 @@ export class Handle {
 }
 
 /** A callback scheduled at a deadline by `callLater` or `callAt`. */
-export class TimerHandle extends Handle implements TimerEntry {
+export class TimerHandle extends Handle {
   /** @internal */ _when: number;
   /** @internal */ _seq = -1;
 
@@ -126,3 +127,6 @@ export class TimerHandle extends Handle implements TimerEntry {
       : `<TimerHandle when=${this._when} ${this._describe()}${createdAt(this)}>`;
   }
 }
+
+// The internal contracts TimerHandle fills (see Implements).
+type _TimerHandleContracts = Implements<TimerHandle, TimerEntry>;

@@ -9,7 +9,6 @@
  * does, instead of Node exiting (or `run()` reporting a deadlock) because nothing else is pending.
  *
  * @module
- * @internal
  */
 import { constants } from "node:os";
 import { RuntimeError } from "../exceptions.ts";

@@ -6,7 +6,6 @@
  * Not part of the public surface except the types re-exported from the package entry.
  *
  * @module
- * @internal
  */
 import { RuntimeError } from "../exceptions.ts";
 import { currentTask, ensureFuture } from "../futures/current.ts";
