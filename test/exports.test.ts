@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { assertBuilt, describeRun, ROOT, runNode, runNodeWithDist } from "./run-node.ts";
+import { assertBuilt, describeRun, ROOT, runNodeWithDist } from "./run-node.ts";
 
 /** The runtime exports of "asyncio-ts" (src/index.ts), in any order. */
 const ROOT_EXPORTS = [
@@ -180,6 +180,25 @@ test("the published declarations type-check in a user's project with skipLibChec
     compilerOptions: { skipLibCheck?: boolean };
   };
   assert.equal(config.compilerOptions.skipLibCheck, false, "the consumer must check libraries");
-  const result = await runNode([tsc, "-p", project], 120_000);
+  const result = await runNodeWithDist([tsc, "-p", project], 120_000);
   assert.equal(result.code, 0, describeRun("tsc -p test/fixtures/consumer", result));
+});
+
+test("CommonJS code loads the built package with require()", async (t) => {
+  // Node loads an ES module from require() since 20.19 and 22.12 (the getting-started guide
+  // says so); older releases of Node 20 and 22 cannot.
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if ((major === 20 && minor < 19) || (major === 22 && minor < 12) || major === 21) {
+    t.skip(`Node ${process.versions.node} cannot require() an ES module`);
+    return;
+  }
+  await assertBuilt();
+  const script = [
+    'const asyncio = require("asyncio-ts");',
+    "asyncio.run(async () => asyncio.sleep(1, Object.keys(asyncio).length))",
+    "  .then((n) => console.log(n));",
+  ].join("\n");
+  const result = await runNodeWithDist(["--input-type=commonjs", "-e", script], 60_000);
+  assert.equal(result.code, 0, describeRun("require('asyncio-ts')", result));
+  assert.equal(Number(result.stdout.trim()), ROOT_EXPORTS.length);
 });
