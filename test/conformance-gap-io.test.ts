@@ -17,15 +17,21 @@ import {
   Event,
   gather,
   getRunningLoop,
+  LimitOverrunError,
   Lock,
+  openConnection,
   Queue,
   QueueShutDown,
   Semaphore,
+  type StreamReader,
+  StreamReader as StreamReaderClass,
+  type StreamWriter,
   sleep,
+  startServer,
   type Task,
   taskGroup,
 } from "../src/index.ts";
-import { errorOf, runVirtual } from "./helpers.ts";
+import { errorOf, GUARD, quietRun, runVirtual, until } from "./helpers.ts";
 
 describe("gap: the primitives are not awaitable themselves", () => {
   test("awaiting a Lock, Condition, Semaphore or Barrier object acquires nothing: none is a thenable (test_lock, test_semaphore, test_barrier, test_lock_by_with_statement)", async () => {
@@ -676,4 +682,176 @@ describe("gap: Queue, step by step", () => {
       assert.throws(() => q.getNowait(), QueueShutDown);
     });
   });
+});
+
+/** The bytes still buffered in `reader`, read without waiting. */
+async function buffered(reader: StreamReader): Promise<string> {
+  const n = reader.statistics().buffered;
+  return n === 0 ? "" : (await reader.readexactly(n)).toString();
+}
+
+describe("gap: StreamReader fed by hand", () => {
+  test("read(5) over two chunks returns the first and leaves the second; readline then read(7) cross a line end (test_read_line_breaks, test_readline_read_byte_count)", async () => {
+    await runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      reader.feedData("line1");
+      reader.feedData("line2");
+      assert.equal((await reader.read(5)).toString(), "line1");
+      assert.equal(await buffered(reader), "line2");
+
+      const lines = new StreamReaderClass();
+      lines.feedData("line1\nline2\nline3\n");
+      assert.equal((await lines.readline()).toString(), "line1\n");
+      assert.equal((await lines.read(7)).toString(), "line2\nl");
+      assert.equal(await buffered(lines), "ine3\n");
+    });
+  });
+
+  test("a readline over a limit of 3 with the line already buffered fails and leaves the next line; without a newline it consumes everything (test_readline_limit_with_existing_data)", async () => {
+    await runVirtual(async () => {
+      const reader = new StreamReaderClass({ limit: 3 });
+      reader.feedData("li");
+      reader.feedData("ne1\nline2\n");
+      assert.ok((await errorOf(reader.readline())) instanceof RangeError);
+      assert.equal(await buffered(reader), "line2\n");
+
+      const noNewline = new StreamReaderClass({ limit: 3 });
+      noNewline.feedData("li");
+      noNewline.feedData("ne1");
+      noNewline.feedData("li");
+      assert.ok((await errorOf(noNewline.readline())) instanceof RangeError);
+      assert.equal(noNewline.statistics().buffered, 0);
+    });
+  });
+
+  test("readuntil with two separators takes whichever match ends first, even the longer one (test_readuntil_multi_separator)", async () => {
+    await runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      reader.feedData("line 1\nline 2\r");
+      assert.equal((await reader.readuntil(["\r", "\n"])).toString(), "line 1\n");
+      assert.equal((await reader.readuntil(["\r", "\n"])).toString(), "line 2\r");
+      assert.equal(reader.statistics().buffered, 0);
+      reader.feedData("ABCDEFG");
+      assert.equal((await reader.readuntil(["DEF", "BCDE"])).toString(), "ABCDE");
+      assert.equal(await buffered(reader), "FG");
+    });
+  });
+
+  test("readuntil with two separators over a limit of 3: the match starts past the limit, LimitOverrunError, the data stays (test_readuntil_multi_separator_limit)", async () => {
+    await runVirtual(async () => {
+      const reader = new StreamReaderClass({ limit: 3 });
+      reader.feedData("some dataA");
+      const error = await errorOf(reader.readuntil(["A", "ome dataA"]));
+      assert.ok(error instanceof LimitOverrunError);
+      assert.match(error.message, /is found/);
+      assert.equal(await buffered(reader), "some dataA");
+    });
+  });
+
+  test("a buffer longer than the short separator but shorter than the long one, then chunks from loop callbacks: the short one is found (test_readuntil_multi_separator_negative_offset)", async () => {
+    await runVirtual(async () => {
+      const reader = new StreamReaderClass();
+      reader.feedData("data");
+      const reading = createTask(() => reader.readuntil(["A", "long sep"]));
+      getRunningLoop().callSoon(() => reader.feedData("Z"));
+      getRunningLoop().callSoon(() => reader.feedData("Aaaa"));
+      assert.equal((await reading).toString(), "dataZA");
+      assert.equal(await buffered(reader), "aaa");
+    });
+  });
+
+  test("readexactly, read and readline after setException() fail with that error, bytes buffered or not (test_readexactly_exception, test_read_exception, test_readline_exception)", async () => {
+    await runVirtual(async () => {
+      for (const read of [
+        (r: StreamReader) => r.readexactly(2),
+        (r: StreamReader) => r.read(2),
+        (r: StreamReader) => r.readline(),
+      ]) {
+        const reader = new StreamReaderClass();
+        reader.feedData("line\n");
+        assert.equal((await reader.readexactly(2)).toString(), "li");
+        const error = new TypeError("boom");
+        reader.setException(error);
+        assert.equal(await errorOf(read(reader)), error);
+      }
+    });
+  });
+});
+
+describe("gap: servers, step by step", () => {
+  /** A handler that reads to EOF, then closes its side and waits for it. */
+  const readThenClose = async (reader: StreamReader, writer: StreamWriter): Promise<void> => {
+    try {
+      await reader.read();
+    } finally {
+      writer.close();
+      await writer.waitClosed();
+    }
+  };
+
+  test(
+    "close() then closeClients(): a pending waitClosed() is done after two sleep(0)s (test_close_clients)",
+    GUARD,
+    () =>
+      quietRun(async () => {
+        const server = await startServer(readThenClose, "127.0.0.1", 0);
+        const [, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+        await until(() => String(server).includes("clients=1"));
+        const waiting = createTask(() => server.waitClosed());
+        await sleep(0);
+        assert.equal(waiting.done(), false);
+        server.close();
+        server.closeClients();
+        await sleep(0);
+        await sleep(0);
+        assert.equal(waiting.done(), true);
+        writer.close();
+        await writer.waitClosed();
+      }),
+  );
+
+  test(
+    "close() then abortClients() with the server's writes backed up: a pending waitClosed() is done after two sleep(0)s (test_abort_clients)",
+    GUARD,
+    () =>
+      quietRun(async () => {
+        const accepted = getRunningLoop().createFuture<StreamWriter>();
+        const server = await startServer(
+          async (_reader, writer) => {
+            accepted.setResult(writer);
+            await writer.waitClosed().catch(() => {});
+          },
+          "127.0.0.1",
+          0,
+        );
+        const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port, {
+          limit: 4096,
+        });
+        const serverSide = await accepted;
+        const chunk = Buffer.alloc(256 * 1024, 97);
+        let draining: Task<void> | null = null;
+        for (let written = 0; draining === null; written += chunk.length) {
+          assert.ok(written < 1024 * 1024 * 1024, "the kernel took 1 GiB");
+          serverSide.write(chunk);
+          const drain = createTask(() => serverSide.drain());
+          await sleep(0);
+          await sleep(0);
+          if (!drain.done()) draining = drain;
+        }
+        await until(() => reader.statistics().paused);
+        const waiting = createTask(() => server.waitClosed());
+        await sleep(0);
+        assert.equal(waiting.done(), false);
+        server.close();
+        server.abortClients();
+        await sleep(0);
+        await sleep(0);
+        assert.equal(waiting.done(), true);
+        await draining.then(
+          () => {},
+          () => {},
+        );
+        writer.close();
+      }),
+  );
 });
