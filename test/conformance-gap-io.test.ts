@@ -22,6 +22,7 @@ import {
   openConnection,
   Queue,
   QueueShutDown,
+  RuntimeError,
   Semaphore,
   type StreamReader,
   StreamReader as StreamReaderClass,
@@ -294,6 +295,63 @@ describe("gap: Condition, step by step", () => {
       assert.deepEqual(result, [1, 2]);
       for (const t of tasks) assert.equal(t.result(), true);
     });
+  });
+});
+
+describe("gap: a Condition and its Lock bound to another running loop", () => {
+  test("Condition(lock).acquire() on a lock bound to another loop, and wait() on a condition bound to another loop, throw RuntimeError; wait() leaves the lock held (test_ambiguous_loops)", async () => {
+    const lock = new Lock();
+    const boundCond = new Condition();
+    let bound!: () => void;
+    const isBound = new Promise<void>((resolve) => {
+      bound = resolve;
+    });
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const loopA = runVirtual(async () => {
+      // A task of loop A waits on each: both are bound to loop A while it runs.
+      await lock.acquire();
+      const lockWaiter = createTask(() => lock.acquire());
+      await sleep(0);
+      lock.release();
+      (await lockWaiter).release();
+      const condWaiter = createTask(async () => {
+        await boundCond.acquire();
+        try {
+          await boundCond.wait();
+        } finally {
+          boundCond.release();
+        }
+      });
+      await sleep(0);
+      bound();
+      await finished;
+      await boundCond.acquire();
+      boundCond.notifyAll();
+      boundCond.release();
+      await condWaiter;
+    });
+    await runVirtual(async () => {
+      await isBound;
+      // Free, so taken without waiting: no loop is involved.
+      await lock.acquire();
+      const cond = new Condition(lock);
+      const acquireError = await errorOf(cond.acquire());
+      assert.ok(acquireError instanceof RuntimeError);
+      assert.match(acquireError.message, /is bound to a different event loop/);
+      lock.release();
+
+      await boundCond.acquire();
+      const waitError = await errorOf(boundCond.wait());
+      assert.ok(waitError instanceof RuntimeError);
+      assert.match(waitError.message, /is bound to a different event loop/);
+      assert.equal(boundCond.locked(), true);
+      boundCond.release();
+    });
+    finish();
+    await loopA;
   });
 });
 
@@ -788,6 +846,39 @@ describe("gap: servers, step by step", () => {
       await writer.waitClosed();
     }
   };
+
+  test(
+    "an echo of one line works with an async handler and with a plain callback that starts its own task; nothing is reported (test_start_server)",
+    GUARD,
+    () =>
+      quietRun(async () => {
+        const echoLine = async (reader: StreamReader, writer: StreamWriter): Promise<void> => {
+          writer.write(await reader.readline());
+          await writer.drain();
+          writer.close();
+          await writer.waitClosed();
+        };
+        const started: Task<void>[] = [];
+        const handlers = [
+          echoLine,
+          (reader: StreamReader, writer: StreamWriter): void => {
+            started.push(createTask(() => echoLine(reader, writer)));
+          },
+        ];
+        for (const handler of handlers) {
+          const server = await startServer(handler, "127.0.0.1", 0);
+          const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0].port);
+          writer.write("hello world!\n");
+          assert.equal((await reader.readline()).toString(), "hello world!\n");
+          writer.close();
+          await writer.waitClosed();
+          server.close();
+          await server.waitClosed();
+        }
+        assert.equal(started.length, 1);
+        await started[0];
+      }),
+  );
 
   test(
     "close() then closeClients(): a pending waitClosed() is done after two sleep(0)s (test_close_clients)",
