@@ -1,10 +1,12 @@
 /**
- * Conformance gap audit: scenarios of CPython's test_locks, test_queues, test_streams,
- * test_server, test_subprocess and test_threads that the other files pin only loosely (after
- * several loop iterations, or "eventually"), written here with CPython's own step count: where
- * CPython checks the state after one `sleep(0)`, so do these tests. The synchronisation and
- * queue scenarios run on the virtual clock; the socket and subprocess ones on 127.0.0.1 with
- * ports chosen by the OS, with hang guards and no assertions on durations.
+ * Conformance gap audit: scenarios of CPython's test_locks, test_queues, test_streams and
+ * test_server that the other files leave out or pin only loosely (after several loop
+ * iterations, or "eventually"), written here with CPython's own step count: where CPython checks
+ * the state after one `sleep(0)`, so do these tests. The synchronisation and queue scenarios run
+ * on the virtual clock; the socket ones on 127.0.0.1 with ports chosen by the OS, with hang
+ * guards and no assertions on durations. Every applicable scenario of test_subprocess and
+ * test_threads is already pinned by conformance-subprocess.test.ts and
+ * conformance-executors.test.ts (their headers list the ones that do not apply).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -24,8 +26,7 @@ import {
   QueueShutDown,
   RuntimeError,
   Semaphore,
-  type StreamReader,
-  StreamReader as StreamReaderClass,
+  StreamReader,
   type StreamWriter,
   sleep,
   startServer,
@@ -751,13 +752,13 @@ async function buffered(reader: StreamReader): Promise<string> {
 describe("gap: StreamReader fed by hand", () => {
   test("read(5) over two chunks returns the first and leaves the second; readline then read(7) cross a line end (test_read_line_breaks, test_readline_read_byte_count)", async () => {
     await runVirtual(async () => {
-      const reader = new StreamReaderClass();
+      const reader = new StreamReader();
       reader.feedData("line1");
       reader.feedData("line2");
       assert.equal((await reader.read(5)).toString(), "line1");
       assert.equal(await buffered(reader), "line2");
 
-      const lines = new StreamReaderClass();
+      const lines = new StreamReader();
       lines.feedData("line1\nline2\nline3\n");
       assert.equal((await lines.readline()).toString(), "line1\n");
       assert.equal((await lines.read(7)).toString(), "line2\nl");
@@ -767,13 +768,13 @@ describe("gap: StreamReader fed by hand", () => {
 
   test("a readline over a limit of 3 with the line already buffered fails and leaves the next line; without a newline it consumes everything (test_readline_limit_with_existing_data)", async () => {
     await runVirtual(async () => {
-      const reader = new StreamReaderClass({ limit: 3 });
+      const reader = new StreamReader({ limit: 3 });
       reader.feedData("li");
       reader.feedData("ne1\nline2\n");
       assert.ok((await errorOf(reader.readline())) instanceof RangeError);
       assert.equal(await buffered(reader), "line2\n");
 
-      const noNewline = new StreamReaderClass({ limit: 3 });
+      const noNewline = new StreamReader({ limit: 3 });
       noNewline.feedData("li");
       noNewline.feedData("ne1");
       noNewline.feedData("li");
@@ -784,7 +785,7 @@ describe("gap: StreamReader fed by hand", () => {
 
   test("readuntil with two separators takes whichever match ends first, even the longer one (test_readuntil_multi_separator)", async () => {
     await runVirtual(async () => {
-      const reader = new StreamReaderClass();
+      const reader = new StreamReader();
       reader.feedData("line 1\nline 2\r");
       assert.equal((await reader.readuntil(["\r", "\n"])).toString(), "line 1\n");
       assert.equal((await reader.readuntil(["\r", "\n"])).toString(), "line 2\r");
@@ -797,7 +798,7 @@ describe("gap: StreamReader fed by hand", () => {
 
   test("readuntil with two separators over a limit of 3: the match starts past the limit, LimitOverrunError, the data stays (test_readuntil_multi_separator_limit)", async () => {
     await runVirtual(async () => {
-      const reader = new StreamReaderClass({ limit: 3 });
+      const reader = new StreamReader({ limit: 3 });
       reader.feedData("some dataA");
       const error = await errorOf(reader.readuntil(["A", "ome dataA"]));
       assert.ok(error instanceof LimitOverrunError);
@@ -808,7 +809,7 @@ describe("gap: StreamReader fed by hand", () => {
 
   test("a buffer longer than the short separator but shorter than the long one, then chunks from loop callbacks: the short one is found (test_readuntil_multi_separator_negative_offset)", async () => {
     await runVirtual(async () => {
-      const reader = new StreamReaderClass();
+      const reader = new StreamReader();
       reader.feedData("data");
       const reading = createTask(() => reader.readuntil(["A", "long sep"]));
       getRunningLoop().callSoon(() => reader.feedData("Z"));
@@ -825,7 +826,7 @@ describe("gap: StreamReader fed by hand", () => {
         (r: StreamReader) => r.read(2),
         (r: StreamReader) => r.readline(),
       ]) {
-        const reader = new StreamReaderClass();
+        const reader = new StreamReader();
         reader.feedData("line\n");
         assert.equal((await reader.readexactly(2)).toString(), "li");
         const error = new TypeError("boom");
