@@ -750,6 +750,29 @@ async function buffered(reader: StreamReader): Promise<string> {
 }
 
 describe("gap: StreamReader fed by hand", () => {
+  test("made outside a loop, a reader reads what is buffered, but a read that has to wait throws RuntimeError instead of pending (test_streamreader_constructor_without_loop)", async () => {
+    const reader = new StreamReader();
+    reader.feedData("ab");
+    assert.equal((await reader.read(1)).toString(), "a");
+    assert.equal((await reader.readexactly(1)).toString(), "b");
+    for (const read of [
+      () => reader.read(1),
+      () => reader.readline(),
+      () => reader.readexactly(1),
+      () => reader.readuntil("|"),
+    ]) {
+      await assert.rejects(read(), {
+        name: "RuntimeError",
+        message: "no running event loop: start your program with run(main)",
+      });
+      assert.equal(reader.statistics().waiting, false);
+    }
+    reader.feedData("cd\n");
+    reader.feedEof();
+    assert.equal((await reader.readline()).toString(), "cd\n");
+    assert.equal(reader.atEof(), true);
+  });
+
   test("read(5) over two chunks returns the first and leaves the second; readline then read(7) cross a line end (test_read_line_breaks, test_readline_read_byte_count)", async () => {
     await runVirtual(async () => {
       const reader = new StreamReader();
