@@ -36,8 +36,9 @@ import {
   RuntimeError,
 } from "../exceptions.ts";
 import { describeError } from "../futures/future.ts";
-import type { TaskStore } from "../internal/context.ts";
+import { NO_LOOP_MESSAGE, type TaskStore } from "../internal/context.ts";
 import { checkOptions, rangeError, typeError } from "../internal/validate.ts";
+import { runningLoopOrNull } from "../loop/running.ts";
 import { currentTaskStore, IoWaiter, startWait } from "./io-waiter.ts";
 
 /** asyncio's default limit: 64 KiB. */
@@ -539,6 +540,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     task: TaskStore | null = currentTaskStore(),
   ): Promise<Buffer> {
     if (this.#waiter !== null) return Promise.reject(this.#busyError(kind));
+    // Whatever waits needs a running loop (SPEC.md), as CPython's StreamReader needs one even
+    // to be made: outside run() a read that has to wait fails instead of pending unnoticed.
+    if (task === null && runningLoopOrNull() === null) {
+      return Promise.reject(new RuntimeError(NO_LOOP_MESSAGE));
+    }
     // Waiting while paused would deadlock (readexactly(n) with n > limit): resume first.
     if (this.#paused) {
       this.#paused = false;

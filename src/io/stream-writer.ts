@@ -307,7 +307,13 @@ export class StreamWriter {
     const socket = this.#socket;
     if (socket.destroyed) return;
     this._flush();
-    if (typeof socket.destroySoon === "function") socket.destroySoon();
+    // Nothing left to send (the kernel took every byte): close the socket now, as asyncio's
+    // transport.close() does (connection_lost on the next iteration). destroySoon() would first
+    // wait for a shutdown request, one more turn of Node's loop before "close", so a server's
+    // waitClosed() after closeClients() took three sleep(0)s instead of asyncio's two
+    // (test_close_clients). Over TLS, end() sends close_notify first.
+    if (!this.#tls && socket.writableLength === 0) socket.destroy();
+    else if (typeof socket.destroySoon === "function") socket.destroySoon();
     else socket.end(() => socket.destroy());
   }
 
