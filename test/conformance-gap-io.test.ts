@@ -15,6 +15,7 @@ import {
   BrokenBarrierError,
   CancelledError,
   Condition,
+  createSubprocessExec,
   createTask,
   Event,
   gather,
@@ -24,6 +25,7 @@ import {
   openConnection,
   Queue,
   QueueShutDown,
+  Runner,
   RuntimeError,
   Semaphore,
   StreamReader,
@@ -969,4 +971,50 @@ describe("gap: servers, step by step", () => {
         writer.close();
       }),
   );
+});
+
+describe("gap: waiting between a Runner's runs", () => {
+  // SPEC.md: whatever has to wait needs a running loop. A Runner's loop between two runs is not
+  // running: a server's or a process's wait there fails at once instead of pending unnoticed,
+  // and the same wait inside the next run works.
+  const NO_LOOP = { name: "RuntimeError", message: /no running event loop/ };
+
+  test("Server.waitClosed() and serveForever() reject with RuntimeError outside a run, and work in the next one", {
+    timeout: 20_000,
+  }, async () => {
+    const runner = new Runner({ handleSignals: false });
+    try {
+      const server = await runner.run(() => startServer(() => {}, "127.0.0.1", 0));
+      await assert.rejects(server.waitClosed(), NO_LOOP);
+      await assert.rejects(server.serveForever(), NO_LOOP);
+      assert.equal(server.isServing(), true);
+      await runner.run(async () => {
+        const serving = createTask(() => server.serveForever());
+        await sleep(0);
+        serving.cancel();
+        await assert.rejects(async () => serving, CancelledError);
+        await server.waitClosed();
+      });
+      assert.equal(server.isServing(), false);
+      await server.waitClosed(); // closed, nothing to wait for: no loop needed
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test("Process.wait() rejects with RuntimeError outside a run, and works in the next one", {
+    timeout: 20_000,
+  }, async () => {
+    const runner = new Runner({ handleSignals: false });
+    try {
+      const proc = await runner.run(() =>
+        createSubprocessExec(process.execPath, ["-e", "setTimeout(() => process.exit(3), 50)"]),
+      );
+      await assert.rejects(proc.wait(), NO_LOOP);
+      assert.equal(await runner.run(() => proc.wait()), 3);
+      assert.equal(await proc.wait(), 3); // exited: the code is known without a loop
+    } finally {
+      await runner.close();
+    }
+  });
 });

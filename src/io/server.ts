@@ -23,6 +23,7 @@ import type { Future } from "../futures/future.ts";
 import type { Task } from "../futures/task.ts";
 import type { Implements } from "../internal/implements.ts";
 import type { EventLoop } from "../loop/event-loop.ts";
+import { getRunningLoop } from "../loop/running.ts";
 import type { IoResource, LoopIo } from "./loop-io.ts";
 import { StreamReader } from "./stream-reader.ts";
 import { type ExtraInfo, StreamWriter } from "./stream-writer.ts";
@@ -226,13 +227,15 @@ export class Server<Address extends AddressInfo | string = AddressInfo> {
 
   /**
    * Serves until cancelled; then closes the server and waits for its connections to end, and
-   * rethrows the cancellation. @throws {RuntimeError} if already serving forever, or closed.
+   * rethrows the cancellation. @throws {RuntimeError} if already serving forever, or closed, or
+   * outside a running loop.
    */
   async serveForever(): Promise<void> {
     if (this.#servingForever !== null) {
       throw new RuntimeError(`server ${this} is already being awaited on serveForever()`);
     }
     if (this.#state === "closed") throw new RuntimeError(`server ${this} is closed`);
+    getRunningLoop(); // waiting needs a running loop (a Runner's loop between runs is not one)
     const forever = this.#setup.loop.createFuture<void>();
     this.#servingForever = forever;
     try {
@@ -284,10 +287,13 @@ export class Server<Address extends AddressInfo | string = AddressInfo> {
    * Waits until the server is closed and every connection has ended.
    *
    * **Cancellation:** only this wait stops.
+   *
+   * @throws {RuntimeError} (as a rejection) if it has to wait outside a running loop.
    */
   async waitClosed(): Promise<void> {
     const waiters = this.#waiters;
     if (waiters === null) return;
+    getRunningLoop();
     const waiter = this.#setup.loop.createFuture<void>();
     waiters.push(waiter);
     await waiter;

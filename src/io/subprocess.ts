@@ -199,9 +199,12 @@ export class Process {
    * (use {@link communicate}).
    *
    * **Cancellation:** the child keeps running; `wait()` can be called again.
+   *
+   * @throws {RuntimeError} (as a rejection) if it has to wait outside a running loop.
    */
   async wait(): Promise<number> {
     if (this.#returncode !== null && this.#openOutputs === 0) return this.#returncode;
+    getRunningLoop(); // waiting needs a running loop (a Runner's loop between runs is not one)
     const waiter = this.#loop.createFuture<number>();
     this.#waiters.push(waiter);
     return await waiter;
