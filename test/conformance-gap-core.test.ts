@@ -32,7 +32,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.ts";
-import { collectExceptions, errorOf, now, runVirtual } from "./helpers.ts";
+import { collectExceptions, errorOf, now, runVirtual, syncErrorOf } from "./helpers.ts";
 
 /** Lets the loop run a few iterations: enough for done callbacks of done callbacks. */
 async function settle(): Promise<void> {
@@ -55,6 +55,47 @@ describe("conformance gap: cancellation of tasks (test_tasks)", () => {
       assert.equal(task.uncancel(), 0);
       assert.equal(task.cancelling(), 0);
       assert.equal(await task, 42);
+      assert.equal(task.cancelled(), false);
+    });
+  });
+
+  test("uncancel() on a task that already ended cancelled changes nothing: it stays done and cancelled (test_uncancel_basic)", async () => {
+    await runVirtual(async () => {
+      const task = createTask(() => sleep(10_000));
+      await sleep(0);
+      assert.equal(task.cancel(), true);
+      assert.equal(task.cancelling(), 1);
+      assert.equal(task.cancelled(), false); // not delivered yet
+      await wait([task]);
+      assert.equal(task.cancelled(), true);
+      task.uncancel();
+      assert.equal(task.cancelled(), true);
+      assert.equal(task.done(), true);
+      assert.ok(syncErrorOf(() => task.result()) instanceof CancelledError);
+    });
+  });
+
+  test("a task that swallows the cancellation of one Future and then awaits another gets that one's result; only the first Future is cancelled (test_cancel_task_ignoring)", async () => {
+    await runVirtual(async () => {
+      const [fut1, fut2, fut3] = [new Future<void>(), new Future<void>(), new Future<number>()];
+      const task = createTask(async () => {
+        await fut1;
+        try {
+          await fut2;
+        } catch {
+          // Swallowed on purpose: the scenario under test.
+        }
+        return await fut3;
+      });
+      await sleep(0);
+      fut1.setResult();
+      await sleep(0);
+      assert.equal(task.cancel(), true);
+      assert.equal(fut2.cancelled(), true); // cancelled at once, by cancel()
+      await sleep(0);
+      fut3.setResult(42);
+      assert.equal(await task, 42);
+      assert.equal(fut3.cancelled(), false);
       assert.equal(task.cancelled(), false);
     });
   });
@@ -249,6 +290,21 @@ describe("conformance gap: shield and wait (test_tasks)", () => {
   });
 });
 
+describe("conformance gap: wait() racing its timeout (test_tasks)", () => {
+  test("a task due at the same time as the timeout, whose timer was set first, is in done; the later one pending (test_wait_concurrent_complete)", async () => {
+    await runVirtual(async () => {
+      const a = createTask(() => sleep(100));
+      const b = createTask(() => sleep(150));
+      await sleep(0); // both start, and set their timers, before wait() sets its own
+      const { done, pending } = await wait([b, a], { timeout: 100 });
+      assert.deepEqual(done, new Set([a]));
+      assert.deepEqual(pending, new Set([b]));
+      assert.equal(now(), 100);
+      await wait([a, b]);
+    });
+  });
+});
+
 describe("conformance gap: waitFor and shield (test_waitfor WaitForShieldTests)", () => {
   test("waitFor(shield(task), 0): TimeoutError at once, the shield is cancelled, the task goes on to its result (test_zero_timeout)", async () => {
     await runVirtual(async () => {
@@ -373,6 +429,47 @@ describe("conformance gap: nested timeouts on a busy loop (test_timeouts)", () =
       { clock },
     );
     assert.deepEqual(events, ["inner scope: CancelledError"]);
+  });
+});
+
+describe("conformance gap: run() shutdown (test_runners RunTests)", () => {
+  test("main fails while a leftover task iterates an async generator: at shutdown the task is cancelled inside the generator, which ends, and its error is reported (test_asyncio_run_closes_gens_after_hanging_tasks_errors)", async () => {
+    class FancyExit extends Error {
+      override name = "FancyExit";
+    }
+    const { contexts, handler } = collectExceptions();
+    let spinner: AsyncGenerator<number> | undefined;
+    let lazyboy: Task<void> | undefined;
+    async function* fidget(): AsyncGenerator<number> {
+      for (;;) {
+        yield 1;
+        await sleep(1000);
+      }
+    }
+    const error = await errorOf(
+      runVirtual(async () => {
+        getRunningLoop().setExceptionHandler(handler);
+        lazyboy = createTask(async () => {
+          spinner = fidget();
+          try {
+            for await (const _ of spinner) {
+              // spin
+            }
+          } catch {
+            throw new ZeroDivisionError("division by zero");
+          }
+        });
+        await sleep(0);
+        throw new FancyExit();
+      }),
+    );
+    assert.ok(error instanceof FancyExit);
+    assert.equal(lazyboy?.done(), true);
+    assert.deepEqual(await spinner?.next(), { value: undefined, done: true });
+    assert.deepEqual(
+      contexts.map((c) => (c.exception as Error).name),
+      ["ZeroDivisionError"],
+    );
   });
 });
 
