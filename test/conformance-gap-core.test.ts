@@ -100,6 +100,25 @@ describe("conformance gap: cancellation of tasks (test_tasks)", () => {
     });
   });
 
+  test("a task that throws a KeyboardInterrupt while handling its cancellation ends with that error, not cancelled (test_baseexception_during_cancel)", async () => {
+    await runVirtual(async () => {
+      const interrupt = new KeyboardInterrupt();
+      const task = createTask(async () => {
+        try {
+          await sleep(10_000);
+        } catch {
+          throw interrupt;
+        }
+      });
+      await sleep(0);
+      assert.equal(task.cancel(), true);
+      assert.equal(task.done(), false);
+      await wait([task]);
+      assert.equal(task.cancelled(), false);
+      assert.equal(task.exception(), interrupt);
+    });
+  });
+
   test("cancelling outer() cancels the Future inner() awaits; each level sees the CancelledError and outer() ends normally (test_yield_future_passes_cancel)", async () => {
     await runVirtual(async () => {
       let proof = 0;
