@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, test } from "node:test";
+import { inspect } from "node:util";
 import {
   CancelledError,
   createTask,
@@ -490,6 +491,35 @@ describe("conformance gap: run() shutdown (test_runners RunTests)", () => {
       ["ZeroDivisionError"],
     );
   });
+});
+
+describe("conformance gap: what a run does with main's result (test_runners)", () => {
+  for (const debug of [false, true]) {
+    test(`Runner.run() and run() hand back main's result without formatting it${debug ? " (debug mode)" : ""} (gh-112559, test_no_repr_is_call_on_the_task_result)`, async () => {
+      class MyResult {
+        reprCount = 0;
+        [inspect.custom](): string {
+          this.reprCount += 1;
+          return "<MyResult>";
+        }
+        toString(): string {
+          this.reprCount += 1;
+          return "<MyResult>";
+        }
+      }
+      const runner = new Runner({ clock: "virtual", debug });
+      let fromRunner: MyResult;
+      try {
+        fromRunner = await runner.run(async () => new MyResult());
+      } finally {
+        await runner.close();
+      }
+      const fromRun = await runVirtual(async () => new MyResult(), { debug });
+      assert.ok(fromRunner instanceof MyResult && fromRun instanceof MyResult);
+      assert.equal(fromRunner.reprCount, 0);
+      assert.equal(fromRun.reprCount, 0);
+    });
+  }
 });
 
 // process.emit("SIGINT") calls the listeners the Runner installed, as a real Ctrl-C would,
