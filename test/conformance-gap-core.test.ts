@@ -371,6 +371,54 @@ describe("conformance gap: waitFor and shield (test_waitfor WaitForShieldTests)"
   });
 });
 
+describe("conformance gap: inspect strings (test_futures, test_tasks)", () => {
+  test("a Future shows pending, cancelled, its result, or its error as asyncio's repr does, RuntimeError() for an error without a message (test_future_repr)", async () => {
+    await runVirtual(() => {
+      const pending = new Future<number>();
+      assert.equal(inspect(pending), "<Future pending>");
+      const cancelled = new Future<number>();
+      cancelled.cancel();
+      assert.equal(inspect(cancelled), "<Future cancelled>");
+      const finished = new Future<number>();
+      finished.setResult(4);
+      assert.equal(inspect(finished), "<Future finished result=4>");
+      assert.equal(finished.result(), 4);
+      const exc = new RuntimeError();
+      const failed = new Future<number>();
+      failed.setException(exc);
+      assert.equal(inspect(failed), "<Future finished exception=RuntimeError()>");
+      assert.equal(failed.exception(), exc);
+      const withMessage = new Future<number>();
+      withMessage.setException(new RuntimeError("boom"));
+      assert.equal(String(withMessage), '<Future finished exception=RuntimeError("boom")>');
+      withMessage.exception();
+    });
+  });
+
+  test("a Task shows pending, cancelling once asked to cancel, then cancelled; or finished with its result or error (test_task_repr)", async () => {
+    await runVirtual(async () => {
+      const task = createTask(async () => "abc", { name: "TestTask" });
+      assert.equal(String(task), "<Task pending name='TestTask'>");
+      task.cancel(); // does not take effect at once
+      assert.equal(String(task), "<Task cancelling name='TestTask'>");
+      await wait([task]);
+      assert.equal(String(task), "<Task cancelled name='TestTask'>");
+      const finished = createTask(async () => "abc", { name: "TestTask" });
+      await finished;
+      assert.equal(String(finished), "<Task finished name='TestTask' result='abc'>");
+      const failed = createTask(
+        async () => {
+          throw new RuntimeError();
+        },
+        { name: "TestTask" },
+      );
+      await wait([failed]);
+      assert.equal(String(failed), "<Task finished name='TestTask' exception=RuntimeError()>");
+      failed.exception();
+    });
+  });
+});
+
 describe("conformance gap: the exception handler's context (test_futures2)", () => {
   test("a failing loop callback is reported in the callback's own AsyncLocalStorage context (test_handle_exc_handler_correct_context)", async () => {
     const name = new AsyncLocalStorage<string>();
