@@ -754,9 +754,16 @@ export function guardRepr(fut: object, describe: () => string): string {
   }
 }
 
-/** Describes an error as `Name('message')`, asyncio's repr style. @internal */
+/**
+ * Describes an error as `Name("message")`, or `Name()` without a message, as asyncio's repr shows
+ * an exception (`RuntimeError()`, test_future_repr). @internal
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}(${JSON.stringify(error.message)})`;
+  if (error instanceof Error) {
+    return error.message === ""
+      ? `${error.name}()`
+      : `${error.name}(${JSON.stringify(error.message)})`;
+  }
   return inspect(error, { depth: 0 });
 }
 
