@@ -84,6 +84,12 @@ export class RuntimeError extends Error {
 /**
  * The program was interrupted (SIGINT / Ctrl-C). `run()` rejects with it after the main task has
  * been cancelled and everything has cleaned up.
+ *
+ * Thrown by the program itself, it ends the program as in asyncio: when a task ends with it, or
+ * a loop callback throws it, it escapes the loop: `run()` (or `runner.run()`) rejects with it at
+ * once, whatever the main task was doing, and the exception handler does not see it; `run()`
+ * then cancels the tasks left, main included, as usual. Caught inside the task that threw it,
+ * it is an ordinary error.
  */
 export class KeyboardInterrupt extends Error {
   override readonly name: string = "KeyboardInterrupt";

@@ -101,23 +101,35 @@ describe("conformance gap: cancellation of tasks (test_tasks)", () => {
     });
   });
 
-  test("a task that throws a KeyboardInterrupt while handling its cancellation ends with that error, not cancelled (test_baseexception_during_cancel)", async () => {
-    await runVirtual(async () => {
-      const interrupt = new KeyboardInterrupt();
-      const task = createTask(async () => {
+  test("a task that throws a KeyboardInterrupt while handling its cancellation ends with that error, not cancelled, and the interrupt escapes the loop (test_baseexception_during_cancel)", async () => {
+    const interrupt = new KeyboardInterrupt();
+    let task: Task<void> | undefined;
+    let mainEnd = "";
+    const error = await errorOf(
+      runVirtual(async () => {
+        task = createTask(async () => {
+          try {
+            await sleep(10_000);
+          } catch {
+            throw interrupt;
+          }
+        });
+        await sleep(0);
+        assert.equal(task.cancel(), true);
+        assert.equal(task.done(), false);
         try {
-          await sleep(10_000);
-        } catch {
-          throw interrupt;
+          await sleep(10_000); // the interrupt ends the run first; run() then cancels main
+          mainEnd = "slept";
+        } catch (e) {
+          mainEnd = (e as Error).name;
         }
-      });
-      await sleep(0);
-      assert.equal(task.cancel(), true);
-      assert.equal(task.done(), false);
-      await wait([task]);
-      assert.equal(task.cancelled(), false);
-      assert.equal(task.exception(), interrupt);
-    });
+      }),
+    );
+    assert.equal(error, interrupt);
+    assert.equal(mainEnd, "CancelledError");
+    assert.equal(task?.done(), true);
+    assert.equal(task?.cancelled(), false);
+    assert.equal(task?.exception(), interrupt);
   });
 
   test("cancelling outer() cancels the Future inner() awaits; each level sees the CancelledError and outer() ends normally (test_yield_future_passes_cancel)", async () => {

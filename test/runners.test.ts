@@ -17,12 +17,13 @@ import {
   type ExceptionContext,
   Future,
   getRunningLoop,
+  KeyboardInterrupt,
   Runner,
   run,
   sleep,
   Task,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
+import { collectExceptions, errorOf, runVirtual } from "./helpers.ts";
 import { describeRun, FixtureChild, ROOT, runTs } from "./run-node.ts";
 
 const FIXTURES = join(ROOT, "test", "fixtures");
@@ -602,5 +603,135 @@ describe("Runner", () => {
   test("debug option turns on the loop's debug mode", async () => {
     await using runner = new Runner({ clock: "virtual", debug: true, handleSignals: false });
     assert.equal(runner.getLoop().getDebug(), true);
+  });
+});
+
+describe("a KeyboardInterrupt raised by the program escapes the loop (asyncio's BaseException rule)", () => {
+  // asyncio's task step and callback handles re-raise KeyboardInterrupt (and SystemExit) out of
+  // the loop: run_until_complete raises it at once, whatever main is doing, and the exception
+  // handler never sees it. run() then cancels what is left, main included.
+
+  test("raised by a task: run() rejects with it while main still waits; main is cancelled at shutdown", async () => {
+    const interrupt = new KeyboardInterrupt("from a task");
+    const { contexts, handler } = collectExceptions();
+    const seen: string[] = [];
+    const error = await errorOf(
+      runVirtual(async () => {
+        getRunningLoop().setExceptionHandler(handler);
+        createTask(async () => {
+          await sleep(50);
+          throw interrupt;
+        });
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          seen.push(`main: ${(e as Error).name} at ${getRunningLoop().time()}`);
+          throw e;
+        }
+      }),
+    );
+    assert.equal(error, interrupt);
+    assert.deepEqual(seen, ["main: CancelledError at 50"]);
+    assert.deepEqual(contexts, []);
+  });
+
+  test("raised by a callSoon/callLater callback or a done callback: the same, and the handler is not called", async () => {
+    for (const schedule of [
+      (loop: EventLoop, raise: () => void) => loop.callSoon(raise),
+      (loop: EventLoop, raise: () => void) => loop.callLater(20, raise),
+      (loop: EventLoop, raise: () => void) => {
+        const fut = loop.createFuture<void>();
+        fut.addDoneCallback(raise);
+        fut.setResult();
+      },
+    ]) {
+      const interrupt = new KeyboardInterrupt();
+      const { contexts, handler } = collectExceptions();
+      let after = false;
+      const error = await errorOf(
+        runVirtual(async () => {
+          const loop = getRunningLoop();
+          loop.setExceptionHandler(handler);
+          schedule(loop, () => {
+            throw interrupt;
+          });
+          await sleep(1000);
+          after = true;
+        }),
+      );
+      assert.equal(error, interrupt);
+      assert.equal(after, false, "main never got past its sleep");
+      assert.deepEqual(contexts, []);
+    }
+  });
+
+  test("with a Runner, the run rejects and the runner stays usable; main of that run goes on in the next run (test_run_until_complete_baseexception)", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    try {
+      let first: Task<string> | null = null;
+      const error = await errorOf(
+        runner.run(async () => {
+          first = currentTask() as Task<string>;
+          getRunningLoop().callSoon(() => {
+            throw new KeyboardInterrupt();
+          });
+          await sleep(100);
+          return "first done";
+        }),
+      );
+      assert.ok(error instanceof KeyboardInterrupt);
+      const pending = first as Task<string> | null;
+      assert.equal(pending?.done(), false);
+      assert.equal(await runner.run(async () => pending as Task<string>), "first done");
+      assert.equal(await runner.run(() => "again"), "again");
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test("raised by main itself: run() rejects with it, nothing is reported", async () => {
+    const interrupt = new KeyboardInterrupt();
+    const { contexts, handler } = collectExceptions();
+    const error = await errorOf(
+      runVirtual(async () => {
+        getRunningLoop().setExceptionHandler(handler);
+        await sleep(10);
+        throw interrupt;
+      }),
+    );
+    assert.equal(error, interrupt);
+    assert.deepEqual(contexts, []);
+  });
+
+  test("raised by a task during run()'s shutdown: run() rejects with it once the shutdown is over", async () => {
+    const interrupt = new KeyboardInterrupt();
+    const { contexts, handler } = collectExceptions();
+    const cleaned: string[] = [];
+    const error = await errorOf(
+      runVirtual(async () => {
+        getRunningLoop().setExceptionHandler(handler);
+        createTask(async () => {
+          try {
+            await sleep(10_000);
+          } finally {
+            cleaned.push("a");
+            // biome-ignore lint/correctness/noUnsafeFinally: the scenario under test
+            throw interrupt;
+          }
+        });
+        createTask(async () => {
+          try {
+            await sleep(10_000);
+          } finally {
+            cleaned.push("b");
+          }
+        });
+        await sleep(0);
+        return "main's result";
+      }),
+    );
+    assert.equal(error, interrupt);
+    assert.deepEqual(cleaned, ["a", "b"]);
+    assert.deepEqual(contexts, []);
   });
 });

@@ -316,6 +316,7 @@ function reportCallbackError(
     });
     return;
   }
+  if (loop._escape(error)) return;
   // asyncio runs a done callback as a loop callback (`call_soon(callback, future)`) and reports
   // its failure as any callback's, with the handle; the handle is only made now, on failure.
   const handle = new Handle(callback as Callback, [future], loop);

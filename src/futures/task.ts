@@ -467,7 +467,9 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       this._exception = value;
       this._state = FAILED;
-      this._loop._unretrieved.add(this as Task<unknown>);
+      // A KeyboardInterrupt escapes the loop (asyncio's step re-raises it): whoever runs the
+      // loop receives it, so it is not reported as never retrieved.
+      if (!this._loop._escape(value)) this._loop._unretrieved.add(this as Task<unknown>);
     }
     this._mustCancel = false;
     this._waiter = null;

@@ -19,7 +19,7 @@
  */
 import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
-import { RuntimeError } from "../exceptions.ts";
+import { KeyboardInterrupt, RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures/future.ts";
 import type { Task, TaskFactory, TaskOptions } from "../futures/task.ts";
 import { als, noteLoopRunning, type TaskStore, untagged } from "../internal/context.ts";
@@ -177,6 +177,12 @@ export class EventLoop {
   readonly _tasks: IntrusiveList<Task<unknown>> = new IntrusiveList();
   /** Failed futures whose error nobody retrieved yet. @internal */
   readonly _unretrieved: Set<Future<unknown>> = new Set();
+  /**
+   * Set by the Runner while it drives this loop: takes a `KeyboardInterrupt` that a task or a
+   * callback raised, which escapes the loop as in asyncio (`run_until_complete` raises it),
+   * instead of going to the exception handler. @internal
+   */
+  _onEscape: ((error: KeyboardInterrupt) => void) | null = null;
   /** The executor `runInExecutor(null, …)` uses, once created. @internal */
   _defaultExecutor: ClosableExecutor | null = null;
   /** What makes this loop's tasks, or null for `new Task`. @internal */
@@ -522,8 +528,20 @@ export class EventLoop {
     return als.runInResource(context, this, applyCallback, callback, args);
   }
 
+  /**
+   * A `KeyboardInterrupt` raised by a task or a callback escapes to whoever runs the loop, if
+   * anyone does (see {@link _onEscape}); returns whether it did. @internal
+   */
+  _escape(error: unknown): boolean {
+    const taker = this._onEscape;
+    if (taker === null || !(error instanceof KeyboardInterrupt)) return false;
+    taker(error);
+    return true;
+  }
+
   /** @internal */
   _reportCallbackError(handle: Handle, error: unknown): void {
+    if (this._escape(error)) return;
     this.callExceptionHandler({
       message: `Exception in callback ${handle._describe()}`,
       exception: error,
@@ -755,6 +773,7 @@ export class EventLoop {
   }
 
   #reportEntryError(entry: ReadyEntry, error: unknown): void {
+    if (this._escape(error)) return;
     if (entry instanceof Handle) this._reportCallbackError(entry, error);
     else this.callExceptionHandler({ message: "Exception in event loop step", exception: error });
   }

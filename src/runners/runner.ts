@@ -78,6 +78,10 @@ export class Runner {
   #state: RunnerState = "initialized";
   #interrupts = 0;
   #mainTask: Task<unknown> | null = null;
+  /** The first KeyboardInterrupt that escaped the loop (a task or callback raised it). */
+  #escaped: KeyboardInterrupt | null = null;
+  /** Ends the drive in progress early (a KeyboardInterrupt escaped during a run). */
+  #endDrive: (() => void) | null = null;
   /** The shutdown under way or done, which every `close()` call waits for. */
   #closing: Promise<void> | null = null;
 
@@ -119,8 +123,15 @@ export class Runner {
     this.#state = "running";
     const removeSignalHandler = this.#installSignalHandler();
     let deadlock: RuntimeError | null = null;
+    // A KeyboardInterrupt raised by a task or a callback ends the run at once, as it escapes
+    // asyncio's run_until_complete; main may still be pending (close() cancels it).
+    this.#escaped = null;
+    loop._onEscape = (error) => {
+      this.#escaped ??= error;
+      this.#endDrive?.();
+    };
     try {
-      if ((await this.#drive(loop, [task as Task<unknown>])).length > 0) {
+      if ((await this.#drive(loop, [task as Task<unknown>])).length > 0 && this.#escaped === null) {
         // Node has nothing left to run, yet main waits: nothing can ever wake it. asyncio would
         // hang; here the process would exit silently with code 13. Say what waits on what,
         // then cancel main so that its cleanup runs.
@@ -139,9 +150,15 @@ export class Runner {
       // As asyncio's run_until_complete: the iteration in which main's end was seen runs to its
       // end (the steps already scheduled in it belong to this run), then the loop stops.
       await loop._stopAfterIteration();
+      loop._onEscape = null;
       removeSignalHandler();
       this.#mainTask = null;
       this.#state = "initialized";
+    }
+    const escaped = this.#escaped;
+    if (escaped !== null) {
+      this.#escaped = null;
+      throw escaped;
     }
     if (deadlock !== null && !(task.done() && !task.cancelled())) throw deadlock;
     if (task.cancelled() && this.#interrupts > 0 && task.uncancel() === 0) {
@@ -176,6 +193,11 @@ export class Runner {
         loop.close();
       }
     }
+    const escaped = this.#escaped;
+    if (escaped !== null) {
+      this.#escaped = null;
+      throw escaped;
+    }
   }
 
   /** `await using runner = new Runner()` closes it at the end of the scope. */
@@ -185,6 +207,11 @@ export class Runner {
 
   async #shutdown(loop: EventLoop): Promise<void> {
     loop._start();
+    // A KeyboardInterrupt raised during the cleanup escapes close() once the shutdown is over
+    // (asyncio's close() raises it from its run_until_complete).
+    loop._onEscape = (error) => {
+      this.#escaped ??= error;
+    };
     try {
       let stuckReported = false;
       for (let round = 0; round < SHUTDOWN_ROUNDS && loop._tasks.size > 0; round++) {
@@ -211,6 +238,7 @@ export class Runner {
         for (const t of leftovers) {
           if (t.cancelled() || !t._hasException) continue;
           t._markRetrieved();
+          if (t._exception instanceof KeyboardInterrupt) continue; // it escapes close()
           loop.callExceptionHandler({
             message: "unhandled exception during run() shutdown",
             exception: t._exception,
@@ -247,6 +275,7 @@ export class Runner {
         await executor.shutdown();
       }
     } finally {
+      loop._onEscape = null;
       loop._stop();
     }
   }
@@ -263,16 +292,23 @@ export class Runner {
         resolve([]);
         return;
       }
+      let ended = false;
       const onIdle = () => {
+        if (ended) return;
+        ended = true;
         process.off("beforeExit", onIdle);
+        if (this.#endDrive === onIdle) this.#endDrive = null;
         resolve(tasks.filter((t) => !t.done()));
       };
       const onDone = () => {
-        if (--remaining === 0) {
+        if (--remaining === 0 && !ended) {
+          ended = true;
           process.off("beforeExit", onIdle);
+          if (this.#endDrive === onIdle) this.#endDrive = null;
           resolve([]);
         }
       };
+      this.#endDrive = onIdle;
       for (const t of tasks) t._addDoneCallback(onDone);
       process.on("beforeExit", onIdle);
       // Called from a 'beforeExit' (a deadlock found, or a shutdown after one) with nothing
