@@ -16,6 +16,7 @@
 import { Future, FutureWaiter } from "../futures/future.ts";
 import { Task } from "../futures/task.ts";
 import { AWAITER, type MarkedCallback } from "../internal/awaiter.ts";
+import { isRuntimeFrame } from "../internal/debug-stacks.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { TaskGroup } from "../structured/taskgroups.ts";
 
@@ -117,16 +118,12 @@ export function programFrames(lines: string[]): string[] {
   return frames.slice(first, last + 1);
 }
 
-/** The library's own source (src/ or dist/): its frames are not the program's. */
-const LIBRARY = new URL("..", import.meta.url);
-const LIBRARY_MARKERS = [LIBRARY.href, decodeURIComponent(LIBRARY.pathname)];
-
-/** Whether a frame is in the program's code (not Node's internals, not this library). */
+/** Whether a frame is in the program's code (not Node's internals, not this library's src/ or dist/). */
 export function isProgramFrame(frame: string): boolean {
   if (frame.startsWith("node:") || frame.includes("(node:") || frame.includes("<anonymous>")) {
     return false;
   }
-  return !LIBRARY_MARKERS.some((marker) => frame.includes(marker));
+  return !isRuntimeFrame(frame);
 }
 
 function stripAt(line: string): string {
