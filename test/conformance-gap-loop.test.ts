@@ -29,18 +29,26 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
   captureCallGraph,
+  captureTasks,
   createTask,
   currentTask,
+  type EventLoop,
   type ExceptionContext,
   type FutureCallGraph,
   formatCallGraph,
+  formatTaskTable,
+  formatTaskTree,
   gather,
   getRunningLoop,
+  KeyboardInterrupt,
+  Runner,
   type RunOptions,
+  RuntimeError,
   run,
   shield,
   sleep,
   Task,
+  type TaskFactory,
   taskGroup,
   timeout,
   wait,
@@ -273,5 +281,206 @@ describe("gap: capture_call_graph (test_graph)", () => {
       assert.deepEqual(graph, { Future: [{ "task A": ["main"] }, { "task B": ["main"] }] });
       assert.ok(text.startsWith("* Future(id="), text);
     });
+  });
+});
+
+describe("gap: a closed loop (test_base_events test_close, test_events test_close)", () => {
+  test("everything that schedules refuses with RuntimeError, the function of a refused task never runs, a Future can still be made, and close() may be called again (test_close, test_create_task_error_closes_coro)", async () => {
+    let loop!: EventLoop;
+    await runVirtual(() => {
+      loop = getRunningLoop();
+    });
+    assert.equal(loop.isClosed(), true);
+    let ran = false;
+    const fn = () => {
+      ran = true;
+    };
+    const refusals: Array<[string, () => unknown]> = [
+      ["callSoon", () => loop.callSoon(fn)],
+      ["callLater", () => loop.callLater(1000, fn)],
+      ["callAt", () => loop.callAt(loop.time(), fn)],
+      ["createTask", () => loop.createTask(fn)],
+      ["addSignalHandler", () => loop.addSignalHandler("SIGTERM", fn)],
+      ["runInExecutor", () => loop.runInExecutor(null, new URL(import.meta.url), "none")],
+    ];
+    for (const [what, call] of refusals) {
+      assert.throws(call, { name: "RuntimeError", message: /closed/ }, what);
+    }
+    assert.equal(ran, false);
+    assert.equal(String(loop.createFuture()), "<Future pending>");
+    loop.close();
+    loop.close();
+    assert.equal(loop.isClosed(), true);
+  });
+
+  test("removing a handler for SIGKILL, which cannot be installed, returns false instead of throwing (test_add_signal_handler)", async () => {
+    await runVirtual(() => {
+      const loop = getRunningLoop();
+      assert.throws(() => loop.addSignalHandler("SIGKILL", () => {}), RuntimeError);
+      assert.equal(loop.removeSignalHandler("SIGKILL"), false);
+    });
+  });
+});
+
+describe("gap: KeyboardInterrupt from the main function (test_base_events)", () => {
+  test("it is what runner.run() rejects with, nothing reaches the exception handler (also at close), and the runner's next run() still runs a callback scheduled by a callback (test_run_forever_keyboard_interrupt, test_run_until_complete_baseexception)", async () => {
+    const reported: string[] = [];
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    await assert.rejects(
+      runner.run(async () => {
+        getRunningLoop().setExceptionHandler((_loop, context) => reported.push(context.message));
+        throw new KeyboardInterrupt();
+      }),
+      KeyboardInterrupt,
+    );
+    let called = false;
+    await runner.run(async () => {
+      const loop = getRunningLoop();
+      loop.callSoon(() =>
+        loop.callSoon(() => {
+          called = true;
+        }),
+      );
+      await yields(2);
+    });
+    assert.equal(called, true);
+    await runner.close();
+    assert.deepEqual(reported, []);
+  });
+});
+
+describe("gap: the exception handler in debug mode (test_set_exc_handler_custom, test_callback_with_exception)", () => {
+  test("a failing callback's context is exactly message, exception, handle and sourceTraceback; the handler gets the loop first and getExceptionHandler returns it", async () => {
+    const calls: Array<[unknown, ExceptionContext]> = [];
+    let loop!: EventLoop;
+    const handler = (l: EventLoop, context: ExceptionContext) => calls.push([l, context]);
+    let handle: unknown;
+    await runVirtual(
+      async () => {
+        loop = getRunningLoop();
+        assert.equal(loop.getExceptionHandler(), null);
+        loop.setExceptionHandler(handler);
+        assert.equal(loop.getExceptionHandler(), handler);
+        handle = loop.callSoon(function zeroError() {
+          throw new RangeError("division by zero");
+        });
+        await sleep(0);
+        assert.equal(calls.length, 1);
+      },
+      { debug: true },
+    );
+    const [given, context] = calls[0]!;
+    assert.equal(given, loop);
+    assert.deepEqual(Object.keys(context).sort(), [
+      "exception",
+      "handle",
+      "message",
+      "sourceTraceback",
+    ]);
+    assert.match(context.message, /^Exception in callback zeroError/);
+    assert.ok(context.exception instanceof RangeError);
+    assert.equal(context.handle, handle);
+    assert.ok(context.sourceTraceback!.split("\n")[0]!.includes(THIS_FILE));
+  });
+});
+
+describe("gap: task factories (test_base_events)", () => {
+  test("a factory returning a Task subclass makes every createTask an instance of it, with the name given; after setTaskFactory(null) tasks are plain Tasks; a non-function is a TypeError that leaves no factory (test_set_task_factory, test_set_task_factory_invalid, test_create_named_task_with_custom_factory)", async () => {
+    class MyTask<T> extends Task<T> {}
+    await runVirtual(async () => {
+      const loop = getRunningLoop();
+      assert.throws(() => loop.setTaskFactory(1 as never), TypeError);
+      assert.equal(loop.getTaskFactory(), null);
+      const factory: TaskFactory = (l, fn, options) => new MyTask(fn, { ...options, loop: l });
+      loop.setTaskFactory(factory);
+      assert.equal(loop.getTaskFactory(), factory);
+      const mine = loop.createTask(async () => {}, { name: "test_task" });
+      assert.ok(mine instanceof MyTask);
+      assert.equal(mine.name, "test_task");
+      await mine;
+      loop.setTaskFactory(null);
+      assert.equal(loop.getTaskFactory(), null);
+      const plain = loop.createTask(async () => {});
+      assert.ok(plain instanceof Task);
+      assert.ok(!(plain instanceof MyTask));
+      await plain;
+    });
+  });
+});
+
+describe("gap: async functions (test_pep492 CoroutineTests)", () => {
+  test("an async function awaiting another gives its result, in normal and in debug mode (test_async_def_coroutines)", async () => {
+    const bar = async () => "spam";
+    const foo = async () => await bar();
+    assert.equal(await runVirtual(foo), "spam");
+    assert.equal(await runVirtual(foo, { debug: true }), "spam");
+  });
+});
+
+describe("gap: ps and pstree of a live program (test_tools)", () => {
+  test("a chain of three tasks each awaiting the next: the tree nests them under the first, the table names each one's awaiter (test_complex_tree, test_complex_table)", async () => {
+    let tasks: ReturnType<typeof captureTasks> = [];
+    await runVirtual(async () => {
+      currentTask()!.name = "Task-1";
+      const third = createTask(() => sleep(10), { name: "Task-3" });
+      const second = createTask(async () => await third, { name: "Task-2" });
+      createTask(
+        async () => {
+          await yields(2);
+          tasks = captureTasks();
+        },
+        { name: "observer" },
+      );
+      await second;
+    });
+    assert.deepEqual(
+      tasks.map((t) => [t.name, t.awaitedBy.map((a) => a.name)]),
+      [
+        ["Task-1", []],
+        ["Task-3", ["Task-2"]],
+        ["Task-2", ["Task-1"]],
+        ["observer", []],
+      ],
+    );
+    assert.equal(
+      formatTaskTree(tasks),
+      [
+        "├── (T) Task-1 [1] waiting on <Task pending name='Task-2'>",
+        "│   └── (T) Task-2 [3] waiting on <Task pending name='Task-3'>",
+        "│       └── (T) Task-3 [2] waiting on <sleep until 10>",
+        "└── (T) observer [4]",
+      ].join("\n"),
+    );
+    const rows = formatTaskTable(tasks).split("\n").slice(2);
+    assert.deepEqual(
+      rows.map((row) => row.trim().split(/\s{2,}/)),
+      [
+        ["1", "1", "Task-1", "pending", "<Task pending name='Task-2'>"],
+        ["1", "2", "Task-3", "pending", "<sleep until 10>", "Task-2", "3"],
+        ["1", "3", "Task-2", "pending", "<Task pending name='Task-3'>", "Task-1", "1"],
+        ["1", "4", "observer", "pending"],
+      ],
+    );
+  });
+
+  test("tasks that nobody awaits are each a root of their own (test_only_independent_tasks_tree)", async () => {
+    let tree = "";
+    await runVirtual(async () => {
+      currentTask()!.name = "main";
+      const a = createTask(() => sleep(5), { name: "taskA" });
+      const b = createTask(() => sleep(5), { name: "taskB" });
+      await yields(1);
+      tree = formatTaskTree(captureTasks());
+      await sleep(5);
+      assert.ok(a.done() && b.done());
+    });
+    assert.equal(
+      tree,
+      [
+        "├── (T) main [1]",
+        "├── (T) taskA [2] waiting on <sleep until 5>",
+        "└── (T) taskB [3] waiting on <sleep until 5>",
+      ].join("\n"),
+    );
   });
 });
