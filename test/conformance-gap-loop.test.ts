@@ -65,11 +65,57 @@ async function yields(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await sleep(0);
 }
 
+/** `text` for a RegExp. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /** The line of the code that calls this (for "created at" checks). */
 function callerLine(): number {
   const frame = new Error().stack!.split("\n")[2]!;
   return Number(/:(\d+):\d+\)?$/.exec(frame)![1]);
 }
+
+describe("gap: handle inspect strings (test_events HandleTests, TimerTests)", () => {
+  test("a handle shows its callback with the arguments it will get; cancelled, it shows only that (test_handle_repr, test_timer_repr)", async () => {
+    await runVirtual(() => {
+      const loop = getRunningLoop();
+      function noop(..._args: unknown[]) {}
+      const handle = loop.callSoon(noop, 1, 2);
+      assert.equal(String(handle), "<Handle noop(1, 2)>");
+      const timer = loop.callAt(123, noop, "a", [1]);
+      assert.equal(String(timer), "<TimerHandle when=123 noop('a', [ 1 ])>");
+      handle.cancel();
+      timer.cancel();
+      assert.equal(String(handle), "<Handle cancelled>");
+      assert.equal(String(timer), "<TimerHandle cancelled when=123>");
+    });
+  });
+
+  test("in debug mode a cancelled handle still shows its callback and where it was created, and a second cancel() changes nothing (test_handle_repr_debug, test_timer_repr_debug)", async () => {
+    await runVirtual(
+      () => {
+        const loop = getRunningLoop();
+        function noop(..._args: unknown[]) {}
+        const line = callerLine() + 1;
+        const handle = loop.callSoon(noop, 1, 2);
+        const timer = loop.callAt(123, noop);
+        const at = (l: number) => new RegExp(` created at ${escapeRegExp(THIS_FILE)}:${l}:\\d+>$`);
+        assert.match(String(handle), /^<Handle noop\(1, 2\) created at /);
+        handle.cancel();
+        assert.match(String(handle), /^<Handle cancelled noop\(1, 2\) created at /);
+        assert.match(String(handle), at(line));
+        const once = String(handle);
+        handle.cancel();
+        assert.equal(String(handle), once);
+        timer.cancel();
+        assert.match(String(timer), /^<TimerHandle cancelled when=123 noop\(\) created at /);
+        assert.match(String(timer), at(line + 1));
+      },
+      { debug: true },
+    );
+  });
+});
 
 describe("gap: handles in debug mode (test_events HandleTests, TimerTests)", () => {
   test("callSoon, callLater and callAt record the caller's line as their innermost frame, shown in the inspect string and the handler's context (test_handle_source_traceback)", async () => {

@@ -10,7 +10,7 @@
  */
 import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
-import { createdAt } from "../internal/debug-stacks.ts";
+import { createdAt, creationStackOf } from "../internal/debug-stacks.ts";
 import type { Implements } from "../internal/implements.ts";
 import { isThenable } from "../internal/validate.ts";
 import type { TimerEntry } from "./timer-heap.ts";
@@ -45,6 +45,27 @@ function invokeHandle(handle: Handle, callback: Callback, args: unknown[]): void
   }
 }
 
+/** Debug mode: what a cancelled handle's callback was, kept for its inspect string. */
+const keptDescriptions = new WeakMap<Handle, string>();
+
+/**
+ * The arguments as asyncio's `reprlib.repr` shows them: each short (strings cut after 30
+ * characters, arrays after 6 items, no nesting), comma-separated.
+ */
+function formatArgs(args: readonly unknown[]): string {
+  return args
+    .map((arg) =>
+      inspect(arg, {
+        depth: 0,
+        breakLength: Number.POSITIVE_INFINITY,
+        maxArrayLength: 6,
+        compact: true,
+        maxStringLength: 30,
+      }),
+    )
+    .join(", ");
+}
+
 /** A callback scheduled by `callSoon`. */
 export class Handle {
   /** @internal */ _callback: Callback | null;
@@ -65,6 +86,9 @@ export class Handle {
   /** Cancels the callback; it will not run. Does nothing if it already ran. */
   cancel(): void {
     if (this._cancelled) return;
+    // As asyncio in debug mode: the inspect string of a cancelled handle still says what it
+    // would have called (for "executing <Handle …> took" and the like).
+    if (creationStackOf(this) !== undefined) keptDescriptions.set(this, this._callbackText());
     this._cancelled = true;
     this._callback = null;
     this._args = [];
@@ -82,10 +106,17 @@ export class Handle {
     this._owner._callInLoop(this._context, invokeHandle as Callback, [this, cb, this._args]);
   }
 
+  /** @internal The callback and its arguments, as asyncio's reprs show them: `retry(1, 'a')`. */
+  _callbackText(): string {
+    const name = this._callback?.name || "anonymous";
+    return `${name}(${formatArgs(this._args)})`;
+  }
+
   /** @internal */
   _describe(): string {
-    const name = this._callback?.name || "anonymous";
-    return this._cancelled ? "cancelled" : `${name}()`;
+    if (!this._cancelled) return this._callbackText();
+    const kept = keptDescriptions.get(this);
+    return kept === undefined ? "cancelled" : `cancelled ${kept}`;
   }
 
   toString(): string {
@@ -120,11 +151,16 @@ export class TimerHandle extends Handle {
     if (this._seq >= 0) this._owner._timerCancelled(this);
   }
 
-  /** As asyncio's repr: `<TimerHandle when=1500 retry()>`, `<TimerHandle cancelled when=1500>`. */
+  /**
+   * As asyncio's repr: `<TimerHandle when=1500 retry()>`, `<TimerHandle cancelled when=1500>`
+   * (in debug mode `<TimerHandle cancelled when=1500 retry() created at …>`).
+   */
   override toString(): string {
-    return this._cancelled
-      ? `<TimerHandle cancelled when=${this._when}${createdAt(this)}>`
-      : `<TimerHandle when=${this._when} ${this._describe()}${createdAt(this)}>`;
+    if (!this._cancelled) {
+      return `<TimerHandle when=${this._when} ${this._describe()}${createdAt(this)}>`;
+    }
+    const kept = keptDescriptions.get(this);
+    return `<TimerHandle cancelled when=${this._when}${kept === undefined ? "" : ` ${kept}`}${createdAt(this)}>`;
   }
 }
 
