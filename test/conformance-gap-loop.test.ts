@@ -330,6 +330,48 @@ describe("gap: capture_call_graph (test_graph)", () => {
   });
 });
 
+describe("gap: creation stacks of Futures and tasks (test_futures test_future_source_traceback)", () => {
+  test("in debug mode the creation stack of a Future, and of a task, starts at the caller's line", async () => {
+    await runVirtual(
+      async () => {
+        const loop = getRunningLoop();
+        const futureLine = callerLine() + 1;
+        const future = loop.createFuture();
+        const taskLine = callerLine() + 1;
+        const task = createTask(() => sleep(0));
+        for (const [stack, line] of [
+          [future.getCreationStack(), futureLine],
+          [task.getCreationStack(), taskLine],
+        ] as const) {
+          const top = (stack ?? "").split("\n")[0]!;
+          assert.ok(top.includes(`${THIS_FILE}:${line}:`), top);
+        }
+        assert.match(
+          String(future),
+          new RegExp(`^<Future pending created at ${escapeRegExp(THIS_FILE)}:${futureLine}:\\d+>$`),
+        );
+        future.cancel();
+        await task;
+      },
+      { debug: true },
+    );
+  });
+});
+
+describe("gap: bad arguments of the loop API (test_base_events)", () => {
+  test("in debug mode callSoon of a non-function and callLater of a null delay are TypeErrors (test_call_soon_non_callable, test_call_later)", async () => {
+    await runVirtual(
+      () => {
+        const loop = getRunningLoop();
+        assert.throws(() => loop.callSoon(1 as never), TypeError);
+        assert.throws(() => loop.callLater(null as never, () => {}), TypeError);
+        assert.throws(() => loop.callAt(null as never, () => {}), TypeError);
+      },
+      { debug: true },
+    );
+  });
+});
+
 describe("gap: a closed loop (test_base_events test_close, test_events test_close)", () => {
   test("everything that schedules refuses with RuntimeError, the function of a refused task never runs, a Future can still be made, and close() may be called again (test_close, test_create_task_error_closes_coro)", async () => {
     let loop!: EventLoop;
