@@ -22,7 +22,14 @@
  * generator-based coroutines, `types.coroutine`, `iscoroutine`, coroutine origin tracking and
  * "coroutine is being awaited already" (a promise can be awaited any number of times); async
  * generator finalization by the garbage collector; sockets, pipes and subprocesses (the gap-io
- * file and the I/O conformance files).
+ * file and the I/O conformance files); the source location of a callback in a handle's inspect
+ * string (`noop() at file:line`: JavaScript cannot tell where a function was defined).
+ *
+ * Documented differences, left as they are: a callback that throws KeyboardInterrupt is reported
+ * to the exception handler like any other (SPEC.md), where asyncio lets it escape
+ * run_until_complete (test_run_until_complete_loop_orphan_future_close_loop); pstree marks a
+ * cycle of awaits `(cycle)` instead of refusing to print (test_cycle_detection), and ps has its
+ * own columns (what each task waits on instead of the coroutine stack).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
