@@ -39,7 +39,7 @@ import {
   captureTasks,
   createTask,
   currentTask,
-  type EventLoop,
+  EventLoop,
   type ExceptionContext,
   type FutureCallGraph,
   formatCallGraph,
@@ -476,6 +476,22 @@ describe("gap: the exception handler in debug mode (test_set_exc_handler_custom,
     assert.ok(context.exception instanceof RangeError);
     assert.equal(context.handle, handle);
     assert.ok(context.sourceTraceback!.split("\n")[0]!.includes(THIS_FILE));
+  });
+});
+
+describe("gap: the default exception handler (base_events.default_exception_handler)", () => {
+  test("without a message it says 'Unhandled exception in event loop', and it lists the other fields sorted by key", (t) => {
+    const errors = t.mock.method(console, "error", () => {});
+    const loop = new EventLoop({ clock: "virtual" });
+    loop.defaultExceptionHandler({ message: "", zeta: 1, alpha: "two", middle: [3] });
+    loop.close();
+    assert.equal(errors.mock.calls.length, 1);
+    assert.deepEqual(String(errors.mock.calls[0]!.arguments[0]).split("\n"), [
+      "Unhandled exception in event loop",
+      "alpha: 'two'",
+      "middle: [ 3 ]",
+      "zeta: 1",
+    ]);
   });
 });
 
