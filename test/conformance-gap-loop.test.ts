@@ -84,22 +84,29 @@ function callerLine(): number {
 }
 
 describe("gap: handle inspect strings (test_events HandleTests, TimerTests)", () => {
-  test("a handle shows its callback with the arguments it will get; cancelled, it shows only that (test_handle_repr, test_timer_repr)", async () => {
-    await runVirtual(() => {
+  test("outside debug mode a handle shows its callback without the arguments, as the newest asyncio; cancelled, it shows only that (test_handle_repr, test_timer_repr)", async () => {
+    const messages: string[] = [];
+    await runVirtual(async () => {
       const loop = getRunningLoop();
+      loop.setExceptionHandler((_loop, context) => messages.push(context.message));
       function noop(..._args: unknown[]) {}
       const handle = loop.callSoon(noop, 1, 2);
-      assert.equal(String(handle), "<Handle noop(1, 2)>");
+      assert.equal(String(handle), "<Handle noop()>");
       const timer = loop.callAt(123, noop, "a", [1]);
-      assert.equal(String(timer), "<TimerHandle when=123 noop('a', [ 1 ])>");
+      assert.equal(String(timer), "<TimerHandle when=123 noop()>");
       handle.cancel();
       timer.cancel();
       assert.equal(String(handle), "<Handle cancelled>");
       assert.equal(String(timer), "<TimerHandle cancelled when=123>");
+      loop.callSoon(function fails(_n: number) {
+        throw new Error("boom");
+      }, 7);
+      await sleep(0);
     });
+    assert.deepEqual(messages, ["Exception in callback fails()"]);
   });
 
-  test("in debug mode a cancelled handle still shows its callback and where it was created, and a second cancel() changes nothing (test_handle_repr_debug, test_timer_repr_debug)", async () => {
+  test("in debug mode a handle shows its callback with its arguments and where it was created, still once cancelled, and a second cancel() changes nothing (test_handle_repr_debug, test_timer_repr_debug)", async () => {
     await runVirtual(
       () => {
         const loop = getRunningLoop();
@@ -109,6 +116,10 @@ describe("gap: handle inspect strings (test_events HandleTests, TimerTests)", ()
         const timer = loop.callAt(123, noop);
         const at = (l: number) => new RegExp(` created at ${escapeRegExp(THIS_FILE)}:${l}:\\d+>$`);
         assert.match(String(handle), /^<Handle noop\(1, 2\) created at /);
+        assert.match(
+          String(loop.callSoon(noop, "a", [1])),
+          /^<Handle noop\('a', \[ 1 \]\) created at /,
+        );
         handle.cancel();
         assert.match(String(handle), /^<Handle cancelled noop\(1, 2\) created at /);
         assert.match(String(handle), at(line));

@@ -526,7 +526,7 @@ describe("loop state", () => {
     });
     assert.deepEqual(messages.sort(), [
       "Exception in callback later(): from a callback",
-      "Exception in callback onDone(<Future finished result=undefined>): from a done callback",
+      "Exception in callback onDone(): from a done callback",
     ]);
   });
 

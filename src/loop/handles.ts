@@ -10,7 +10,7 @@
  */
 import { AsyncResource } from "node:async_hooks";
 import { inspect } from "node:util";
-import { createdAt, creationStackOf } from "../internal/debug-stacks.ts";
+import { createdAt } from "../internal/debug-stacks.ts";
 import type { Implements } from "../internal/implements.ts";
 import { isThenable } from "../internal/validate.ts";
 import type { TimerEntry } from "./timer-heap.ts";
@@ -21,6 +21,8 @@ export interface HandleOwner {
   _reportCallbackError(handle: Handle, error: unknown): void;
   /** Calls `callback(...args)` in `context`, as a loop callback (outside any task). */
   _callInLoop(context: AsyncResource, callback: Callback, args: unknown[]): unknown;
+  /** Debug mode: handles then show their callback's arguments. */
+  getDebug(): boolean;
 }
 
 /** @internal */
@@ -45,7 +47,7 @@ function invokeHandle(handle: Handle, callback: Callback, args: unknown[]): void
   }
 }
 
-/** Debug mode: what a cancelled handle's callback was, kept for its inspect string. */
+/** Debug mode: what a cancelled handle's callback was (and its arguments), kept for its inspect string. */
 const keptDescriptions = new WeakMap<Handle, string>();
 
 /**
@@ -88,7 +90,7 @@ export class Handle {
     if (this._cancelled) return;
     // As asyncio in debug mode: the inspect string of a cancelled handle still says what it
     // would have called (for "executing <Handle …> took" and the like).
-    if (creationStackOf(this) !== undefined) keptDescriptions.set(this, this._callbackText());
+    if (this._owner.getDebug()) keptDescriptions.set(this, this._callbackText());
     this._cancelled = true;
     this._callback = null;
     this._args = [];
@@ -106,10 +108,13 @@ export class Handle {
     this._owner._callInLoop(this._context, invokeHandle as Callback, [this, cb, this._args]);
   }
 
-  /** @internal The callback and its arguments, as asyncio's reprs show them: `retry(1, 'a')`. */
+  /**
+   * @internal The callback, as asyncio's reprs show it: `retry()`, and in debug mode with its
+   * arguments, `retry(1, 'a')` (newest asyncio leaves them out otherwise).
+   */
   _callbackText(): string {
     const name = this._callback?.name || "anonymous";
-    return `${name}(${formatArgs(this._args)})`;
+    return this._owner.getDebug() ? `${name}(${formatArgs(this._args)})` : `${name}()`;
   }
 
   /** @internal */
