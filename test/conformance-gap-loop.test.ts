@@ -153,11 +153,9 @@ describe("gap: handles in debug mode (test_events HandleTests, TimerTests)", () 
         expected.push(callerLine() + 1);
         const at = loop.callAt(0, fails);
         [soon, later, at].forEach((handle, i) => {
-          assert.ok(
-            String(handle).endsWith(
-              ` created at ${THIS_FILE}:${expected[i]}:${/:(\d+)>$/.exec(String(handle))?.[1]}>`,
-            ),
+          assert.match(
             String(handle),
+            new RegExp(` created at ${escapeRegExp(THIS_FILE)}:${expected[i]}:\\d+>$`),
           );
         });
         await yields(2);
