@@ -6,9 +6,10 @@
  * assertion on durations (the timeouts are hang guards).
  *
  * Covered elsewhere (test/executors.test.ts): a result coming back (test_to_thread), the default
- * executor against an explicit one (test_run_once_in_executor_plain), a bad executor
- * (test_set_default_executor_error's TypeError), cancellation of queued and running jobs, and
- * shutdown({ cancelFutures: true }).
+ * executor against an explicit one (test_run_once_in_executor_plain), loop.setDefaultExecutor
+ * making runInExecutor(null) and toThread use the given pool (test_set_default_executor), a bad
+ * executor (test_set_default_executor_error's TypeError), cancellation of queued and running
+ * jobs, and shutdown({ cancelFutures: true }).
  *
  * Do not apply to asyncio-ts, by design:
  * - test_to_thread_args_kwargs: JavaScript has no keyword arguments; an options object is just
@@ -16,8 +17,6 @@
  * - test_to_thread_contextvars: the caller's context is not visible in the thread. A context
  *   variable's value may be any object (a closure, a Task), which the structured clone cannot
  *   copy, and a worker thread has no loop or task to restore it into: toThread's TSDoc says so.
- * - test_set_default_executor: asyncio-ts has no setDefaultExecutor (SPEC.md lists none); pass
- *   your ThreadPoolExecutor to loop.runInExecutor() instead.
  * - shutdown_default_executor(timeout): run() waits up to the pool's shutdownTimeout (30 s), then
  *   terminates the threads still running, where asyncio can only warn and leave them running.
  * - "Executor shutdown has been called" (asyncio's error for run_in_executor(None, …) during

@@ -14,12 +14,26 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const stacks = new WeakMap<object, string>();
 
 // This file is `<package>/src/internal/` (or `dist/internal/`): the runtime's frames are those
-// whose file lies under its parent, as a path or as a file URL.
+// whose file lies under its parent, as a path or as a file URL. When dist/ runs with source maps
+// (`node --enable-source-maps`, tsx), V8 names its frames by their source in src/, so both
+// directories are the runtime's.
 const RUNTIME_DIR = fileURLToPath(new URL("..", import.meta.url));
-const RUNTIME_URL = pathToFileURL(RUNTIME_DIR).href;
+const RUNTIME_DIRS: readonly string[] = /[\\/](?:src|dist)[\\/]$/.test(RUNTIME_DIR)
+  ? [
+      RUNTIME_DIR,
+      ...["src", "dist"].map((dir) => fileURLToPath(new URL(`../../${dir}/`, import.meta.url))),
+    ]
+  : [RUNTIME_DIR];
 
-function isRuntimeFrame(line: string): boolean {
-  return line.includes(RUNTIME_DIR) || line.includes(RUNTIME_URL);
+/** The runtime's own directories, as paths and as file URLs, to tell its stack frames apart. */
+const RUNTIME_MARKERS: readonly string[] = [...new Set(RUNTIME_DIRS)].flatMap((dir) => [
+  dir,
+  pathToFileURL(dir).href,
+]);
+
+/** Whether a stack line is in the runtime's own code (src/ or dist/ of this package). */
+export function isRuntimeFrame(line: string): boolean {
+  return RUNTIME_MARKERS.some((marker) => line.includes(marker));
 }
 
 /** The current stack's frames, the runtime's own left out, one `at …` line each. */

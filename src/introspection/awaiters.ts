@@ -4,8 +4,9 @@
  * what the runtime keeps anyway:
  * - a task that awaits a Future left a waiter in the Future's callbacks that names the task;
  * - gather, shield, wait and TaskGroup wait for their children with done callbacks marked with
- *   their owner (src/internal/awaiter.ts): the gathering Future, shield's outer Future, wait's
- *   inner Future, or the TaskGroup (whose parent task is the awaiter, as in asyncio);
+ *   their owner (src/internal/awaiter.ts): the children of gather, shield and wait are awaited
+ *   by the task that called them, and a TaskGroup's by its parent task, as in asyncio 3.14 (the
+ *   gathering Future, shield's outer Future or wait's inner Future when called outside a task);
  * - what a task itself waits on is its `_waiter` (plus the rare extra waits).
  * So nothing costs anything until someone looks; looking costs a walk of the callbacks.
  *
@@ -15,7 +16,8 @@
  */
 import { Future, FutureWaiter } from "../futures/future.ts";
 import { Task } from "../futures/task.ts";
-import { AWAITER, type MarkedCallback } from "../internal/awaiter.ts";
+import { AWAITER, CALLER, type MarkedCallback } from "../internal/awaiter.ts";
+import { isRuntimeFrame } from "../internal/debug-stacks.ts";
 import type { Waitable } from "../internal/waitable.ts";
 import { TaskGroup } from "../structured/taskgroups.ts";
 
@@ -31,8 +33,12 @@ export function awaitersOf(future: Future<unknown>): Future<unknown>[] {
       if (task instanceof Task) awaiter = task;
     } else {
       const owner = (callback as MarkedCallback)[AWAITER];
-      if (owner instanceof Future) awaiter = owner;
-      else if (owner instanceof TaskGroup) awaiter = owner._parentTask;
+      if (owner instanceof Future) {
+        // gather, shield, wait: the task that called them awaits the child (asyncio 3.14), or,
+        // when they were called outside a task (or that task is done), the Future they made.
+        const caller = (callback as MarkedCallback)[CALLER];
+        awaiter = caller instanceof Task && !caller.done() ? caller : owner;
+      } else if (owner instanceof TaskGroup) awaiter = owner._parentTask;
     }
     if (awaiter !== null && !awaiter.done() && !found.includes(awaiter)) found.push(awaiter);
   }
@@ -117,16 +123,12 @@ export function programFrames(lines: string[]): string[] {
   return frames.slice(first, last + 1);
 }
 
-/** The library's own source (src/ or dist/): its frames are not the program's. */
-const LIBRARY = new URL("..", import.meta.url);
-const LIBRARY_MARKERS = [LIBRARY.href, decodeURIComponent(LIBRARY.pathname)];
-
-/** Whether a frame is in the program's code (not Node's internals, not this library). */
+/** Whether a frame is in the program's code (not Node's internals, not this library's src/ or dist/). */
 export function isProgramFrame(frame: string): boolean {
   if (frame.startsWith("node:") || frame.includes("(node:") || frame.includes("<anonymous>")) {
     return false;
   }
-  return !LIBRARY_MARKERS.some((marker) => frame.includes(marker));
+  return !isRuntimeFrame(frame);
 }
 
 function stripAt(line: string): string {

@@ -61,10 +61,11 @@ export interface PrintCallGraphOptions extends CallGraphOptions {
  * Future, its call stack, what it waits on, and every Future or Task awaiting it, recursively.
  * asyncio 3.14's `asyncio.capture_call_graph`.
  *
- * Edges come from what is awaited now: a task awaiting a Task or Future, the children of a
- * `gather` (awaited by the gathering Future), of a TaskGroup (awaited by the task running the
- * group), of `shield` and `wait`. A task waiting in `asCompleted`, or on a plain promise that
- * wraps a task, shows no edge.
+ * Edges come from what is awaited now: a task awaiting a Task or Future; the children of
+ * `gather`, `shield` and `wait`, awaited by the task that called them (as asyncio 3.14 does;
+ * called outside a task, by the Future they return); the children of a TaskGroup, awaited by
+ * the task running the group. A task waiting in `asCompleted`, or on a plain promise that wraps
+ * a task, shows no edge.
  *
  * Returns `null` when no future is given and the code runs in a loop callback, not a task.
  *
@@ -170,9 +171,7 @@ function build(
  * );
  * // * Task(name='a', id=2) waiting on <sleep until 10>
  * //   + Awaited by:
- * //     * GatheringFuture(id=5)
- * //       + Awaited by:
- * //         * Task(name='Task-1', id=1) waiting on <GatheringFuture pending children=2 done=0>
+ * //     * Task(name='Task-1', id=1) waiting on <GatheringFuture pending children=2 done=0>
  * ```
  */
 export function formatCallGraph(

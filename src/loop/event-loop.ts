@@ -440,10 +440,15 @@ export class EventLoop {
     }
   }
 
-  /** The default handler: logs the message, the error's stack and the other context fields. */
+  /**
+   * The default handler: logs the message (asyncio's `Unhandled exception in event loop` when it
+   * is empty), the other context fields in the order of their keys, as asyncio sorts them, then
+   * where the object was created and the error's stack.
+   */
   defaultExceptionHandler(context: ExceptionContext): void {
-    const lines = [context.message || "Unhandled error in event loop"];
-    for (const [key, value] of Object.entries(context)) {
+    const lines = [context.message || "Unhandled exception in event loop"];
+    const entries = Object.entries(context).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [key, value] of entries) {
       if (key === "message" || key === "exception" || key === "sourceTraceback") continue;
       // A task's report gives it as both `future` (asyncio's key) and `task`: print it once.
       if (key === "future" && value === context.task) continue;

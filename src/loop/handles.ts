@@ -21,6 +21,8 @@ export interface HandleOwner {
   _reportCallbackError(handle: Handle, error: unknown): void;
   /** Calls `callback(...args)` in `context`, as a loop callback (outside any task). */
   _callInLoop(context: AsyncResource, callback: Callback, args: unknown[]): unknown;
+  /** Debug mode: handles then show their callback's arguments. */
+  getDebug(): boolean;
 }
 
 /** @internal */
@@ -45,6 +47,27 @@ function invokeHandle(handle: Handle, callback: Callback, args: unknown[]): void
   }
 }
 
+/** Debug mode: what a cancelled handle's callback was (and its arguments), kept for its inspect string. */
+const keptDescriptions = new WeakMap<Handle, string>();
+
+/**
+ * The arguments as asyncio's `reprlib.repr` shows them: each short (strings cut after 30
+ * characters, arrays after 6 items, no nesting), comma-separated.
+ */
+function formatArgs(args: readonly unknown[]): string {
+  return args
+    .map((arg) =>
+      inspect(arg, {
+        depth: 0,
+        breakLength: Number.POSITIVE_INFINITY,
+        maxArrayLength: 6,
+        compact: true,
+        maxStringLength: 30,
+      }),
+    )
+    .join(", ");
+}
+
 /** A callback scheduled by `callSoon`. */
 export class Handle {
   /** @internal */ _callback: Callback | null;
@@ -65,6 +88,9 @@ export class Handle {
   /** Cancels the callback; it will not run. Does nothing if it already ran. */
   cancel(): void {
     if (this._cancelled) return;
+    // As asyncio in debug mode: the inspect string of a cancelled handle still says what it
+    // would have called (for "executing <Handle …> took" and the like).
+    if (this._owner.getDebug()) keptDescriptions.set(this, this._callbackText());
     this._cancelled = true;
     this._callback = null;
     this._args = [];
@@ -82,10 +108,20 @@ export class Handle {
     this._owner._callInLoop(this._context, invokeHandle as Callback, [this, cb, this._args]);
   }
 
+  /**
+   * @internal The callback, as asyncio's reprs show it: `retry()`, and in debug mode with its
+   * arguments, `retry(1, 'a')` (newest asyncio leaves them out otherwise).
+   */
+  _callbackText(): string {
+    const name = this._callback?.name || "anonymous";
+    return this._owner.getDebug() ? `${name}(${formatArgs(this._args)})` : `${name}()`;
+  }
+
   /** @internal */
   _describe(): string {
-    const name = this._callback?.name || "anonymous";
-    return this._cancelled ? "cancelled" : `${name}()`;
+    if (!this._cancelled) return this._callbackText();
+    const kept = keptDescriptions.get(this);
+    return kept === undefined ? "cancelled" : `cancelled ${kept}`;
   }
 
   toString(): string {
@@ -120,11 +156,16 @@ export class TimerHandle extends Handle {
     if (this._seq >= 0) this._owner._timerCancelled(this);
   }
 
-  /** As asyncio's repr: `<TimerHandle when=1500 retry()>`, `<TimerHandle cancelled when=1500>`. */
+  /**
+   * As asyncio's repr: `<TimerHandle when=1500 retry()>`, `<TimerHandle cancelled when=1500>`
+   * (in debug mode `<TimerHandle cancelled when=1500 retry() created at …>`).
+   */
   override toString(): string {
-    return this._cancelled
-      ? `<TimerHandle cancelled when=${this._when}${createdAt(this)}>`
-      : `<TimerHandle when=${this._when} ${this._describe()}${createdAt(this)}>`;
+    if (!this._cancelled) {
+      return `<TimerHandle when=${this._when} ${this._describe()}${createdAt(this)}>`;
+    }
+    const kept = keptDescriptions.get(this);
+    return `<TimerHandle cancelled when=${this._when}${kept === undefined ? "" : ` ${kept}`}${createdAt(this)}>`;
   }
 }
 
