@@ -108,6 +108,37 @@ describe("handle inspect strings", () => {
       assert.equal(t.when(), 100, "a cancelled timer keeps its deadline");
     });
   });
+
+  test("in debug mode, an argument whose inspect hook throws shows as <Class instance>; the failing callback is still reported and the loop goes on", async () => {
+    class Hostile {
+      [inspect.custom](): string {
+        throw new Error("no inspecting me");
+      }
+    }
+    const messages: string[] = [];
+    let after = false;
+    await runVirtual(
+      async () => {
+        const loop = getRunningLoop();
+        loop.setExceptionHandler((_loop, context) => messages.push(context.message));
+        const h = loop.callSoon(
+          function fails(_x: Hostile, _n: number) {
+            throw new RangeError("from the callback");
+          },
+          new Hostile(),
+          7,
+        );
+        assert.match(String(h), /^<Handle fails\(<Hostile instance>, 7\) created at /);
+        const spare = loop.callSoon((_x: Hostile) => {}, new Hostile());
+        spare.cancel();
+        await sleep(0);
+        after = true;
+      },
+      { debug: true },
+    );
+    assert.equal(after, true);
+    assert.deepEqual(messages, ["Exception in callback fails(<Hostile instance>, 7)"]);
+  });
 });
 
 describe("callLater and callAt", () => {

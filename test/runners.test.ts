@@ -689,6 +689,77 @@ describe("a KeyboardInterrupt raised by the program escapes the loop (asyncio's 
     }
   });
 
+  test("the loop stops in the middle of its iteration: what comes after the interrupt runs in the next run, and main never passes the wait it was resuming from", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    const order: string[] = [];
+    try {
+      const error = await errorOf(
+        runner.run(async () => {
+          const loop = getRunningLoop();
+          loop.callSoon(() => {
+            throw new KeyboardInterrupt();
+          });
+          loop.callSoon(() => order.push("next callback"));
+          await sleep(0); // main's wake-up is queued behind both callbacks
+          order.push("main passed sleep(0)");
+        }),
+      );
+      assert.ok(error instanceof KeyboardInterrupt);
+      assert.equal(order.length, 0, "nothing after the interrupt ran in this run");
+      await runner.run(async () => {
+        order.push("second run");
+        await sleep(0);
+      });
+      assert.deepEqual(order, ["next callback", "main passed sleep(0)", "second run"]);
+    } finally {
+      await runner.close();
+    }
+    let mainEnd = "";
+    await assert.rejects(
+      runVirtual(async () => {
+        getRunningLoop().callSoon(() => {
+          throw new KeyboardInterrupt();
+        });
+        try {
+          await sleep(0);
+          mainEnd = "passed sleep(0)";
+        } catch (e) {
+          mainEnd = (e as Error).name;
+          throw e;
+        }
+      }),
+      KeyboardInterrupt,
+    );
+    assert.equal(mainEnd, "CancelledError", "run()'s shutdown cancels main before it resumes");
+  });
+
+  test("thrown by the exception handler (custom or default), it escapes too", async () => {
+    for (const install of [
+      (loop: EventLoop) =>
+        loop.setExceptionHandler(() => {
+          throw new KeyboardInterrupt("from the handler");
+        }),
+      (loop: EventLoop) => {
+        loop.defaultExceptionHandler = () => {
+          throw new KeyboardInterrupt("from the handler");
+        };
+      },
+    ]) {
+      const error = await errorOf(
+        runVirtual(async () => {
+          const loop = getRunningLoop();
+          install(loop);
+          loop.callSoon(() => {
+            throw new RangeError("an ordinary error");
+          });
+          await sleep(1000);
+        }),
+      );
+      assert.ok(error instanceof KeyboardInterrupt);
+      assert.equal((error as Error).message, "from the handler");
+    }
+  });
+
   test("raised by main itself: run() rejects with it, nothing is reported", async () => {
     const interrupt = new KeyboardInterrupt();
     const { contexts, handler } = collectExceptions();
@@ -733,5 +804,25 @@ describe("a KeyboardInterrupt raised by the program escapes the loop (asyncio's 
     assert.equal(error, interrupt);
     assert.deepEqual(cleaned, ["a", "b"]);
     assert.deepEqual(contexts, []);
+  });
+
+  test("raised during a Runner's close(): that close() rejects with it, a second close() resolves", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    await runner.run(() => {
+      createTask(async () => {
+        try {
+          await sleep(10_000);
+        } finally {
+          // biome-ignore lint/correctness/noUnsafeFinally: the scenario under test
+          throw new KeyboardInterrupt();
+        }
+      });
+    });
+    const first = runner.close();
+    const second = runner.close();
+    await assert.rejects(first, KeyboardInterrupt);
+    await second;
+    await runner.close();
+    assert.throws(() => runner.getLoop(), /Runner is closed/);
   });
 });

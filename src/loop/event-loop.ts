@@ -415,6 +415,7 @@ export class EventLoop {
       try {
         this.defaultExceptionHandler(context);
       } catch (error) {
+        if (this._escape(error)) return; // a KeyboardInterrupt escapes, as asyncio re-raises it
         // As asyncio: a broken default handler (replaced on the loop) must not break the loop.
         console.error("Exception in default exception handler", error, context);
       }
@@ -423,6 +424,7 @@ export class EventLoop {
     try {
       handler(this, context);
     } catch (error) {
+      if (this._escape(error)) return; // a KeyboardInterrupt escapes, as asyncio re-raises it
       try {
         this.defaultExceptionHandler({
           message: "Unhandled error in exception handler",
@@ -684,6 +686,14 @@ export class EventLoop {
       } catch (error) {
         ran = undefined;
         this.#reportEntryError(entry, error);
+      }
+      if (!this.#running) {
+        // Stopped by the entry (a KeyboardInterrupt escaped, see _escape): as asyncio's _ready
+        // keeps what _run_once had not reached, the rest runs first when the loop runs again.
+        this.#batch = null;
+        this.#stepStart = 0;
+        if (!this.#closed) this.#ready = batch.slice(this.#batchAt).concat(this.#ready);
+        return;
       }
       if (ran === NO_STEP) {
         if (t0 !== 0) this.#checkSlow(entry, t0);

@@ -55,17 +55,31 @@ const keptDescriptions = new WeakMap<Handle, string>();
  * characters, arrays after 6 items, no nesting), comma-separated.
  */
 function formatArgs(args: readonly unknown[]): string {
-  return args
-    .map((arg) =>
-      inspect(arg, {
-        depth: 0,
-        breakLength: Number.POSITIVE_INFINITY,
-        maxArrayLength: 6,
-        compact: true,
-        maxStringLength: 30,
-      }),
-    )
-    .join(", ");
+  return args.map(formatArg).join(", ");
+}
+
+const ARG_INSPECT_OPTIONS = {
+  depth: 0,
+  breakLength: Number.POSITIVE_INFINITY,
+  maxArrayLength: 6,
+  compact: true,
+  maxStringLength: 30,
+};
+
+function formatArg(arg: unknown): string {
+  try {
+    return inspect(arg, ARG_INSPECT_OPTIONS);
+  } catch {
+    // An argument whose inspect hook throws must not break the report it appears in (asyncio's
+    // reprlib falls back the same way).
+    let name = "Object";
+    try {
+      name = (arg as { constructor?: { name?: string } }).constructor?.name ?? name;
+    } catch {
+      // a hostile proxy: keep the generic name
+    }
+    return `<${name} instance>`;
+  }
 }
 
 /** A callback scheduled by `callSoon`. */

@@ -124,10 +124,14 @@ export class Runner {
     const removeSignalHandler = this.#installSignalHandler();
     let deadlock: RuntimeError | null = null;
     // A KeyboardInterrupt raised by a task or a callback ends the run at once, as it escapes
-    // asyncio's run_until_complete; main may still be pending (close() cancels it).
+    // asyncio's run_until_complete: the loop stops in the middle of its iteration (the rest of
+    // it runs first in the next run, or in close(), which cancels main if it is still pending).
     this.#escaped = null;
     loop._onEscape = (error) => {
-      this.#escaped ??= error;
+      if (this.#escaped === null) {
+        this.#escaped = error;
+        loop._stop();
+      }
       this.#endDrive?.();
     };
     try {
@@ -177,8 +181,12 @@ export class Runner {
     if (this.#state === "running") {
       return Promise.reject(new RuntimeError("Runner.close() called while running"));
     }
-    this.#closing = this.#close();
-    return this.#closing;
+    const closing = this.#close();
+    // A later close() waits for this one and then resolves, even when this one rejects (with a
+    // KeyboardInterrupt raised during the shutdown, which only this caller gets), as a second
+    // close() of asyncio's Runner returns quietly.
+    this.#closing = closing.then(noop, noop);
+    return closing;
   }
 
   async #close(): Promise<void> {
