@@ -760,6 +760,28 @@ describe("a KeyboardInterrupt raised by the program escapes the loop (asyncio's 
     }
   });
 
+  test("raised by an eager task before its first wait: createTask throws it as well (asyncio's eager start re-raises it)", async () => {
+    const interrupt = new KeyboardInterrupt();
+    let thrown: unknown = null;
+    const error = await errorOf(
+      runVirtual(async () => {
+        try {
+          createTask(
+            () => {
+              throw interrupt;
+            },
+            { eagerStart: true },
+          );
+        } catch (e) {
+          thrown = e;
+        }
+        await sleep(1000);
+      }),
+    );
+    assert.equal(thrown, interrupt);
+    assert.equal(error, interrupt);
+  });
+
   test("raised by main itself: run() rejects with it, nothing is reported", async () => {
     const interrupt = new KeyboardInterrupt();
     const { contexts, handler } = collectExceptions();

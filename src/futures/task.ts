@@ -26,6 +26,7 @@ import {
   type CancellationOrigin,
   CancelledError,
   isCancelledError,
+  KeyboardInterrupt,
   RuntimeError,
 } from "../exceptions.ts";
 import { makeCancelledError } from "../internal/cancelled.ts";
@@ -248,6 +249,11 @@ export class Task<T = unknown> extends Future<T> {
         this as Task<unknown>,
         fn,
       );
+      // As asyncio's eager start (its step re-raises a KeyboardInterrupt): one thrown before
+      // the first wait is thrown by createTask too, besides escaping the loop.
+      if (this._state === FAILED && this._exception instanceof KeyboardInterrupt) {
+        throw this._exception;
+      }
       // Its first step goes on in microtasks (an await that did not suspend): part of the step
       // that created it, which the loop must then let finish whole.
       if (!this._suspendedSince(null)) loop._stepGoesOn();
