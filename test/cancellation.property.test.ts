@@ -16,6 +16,10 @@
  * A second property requests the cancellation one to three times back to back while the program
  * waits, in a program that swallows `CancelledError`: it gets exactly one, as in asyncio, and
  * goes on to its end.
+ *
+ * A third throws a `KeyboardInterrupt` (from a loop callback or from a task of its own) while the
+ * program waits at its i-th await point: it escapes the loop, `run()` rejects with it, and the
+ * shutdown still runs every `finally` that was entered and leaves no task pending.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -27,10 +31,11 @@ import {
   currentTask,
   Future,
   getRunningLoop,
+  KeyboardInterrupt,
   sleep,
   type Task,
 } from "../src/index.ts";
-import { runVirtual } from "./helpers.ts";
+import { errorOf, runVirtual } from "./helpers.ts";
 
 type Step =
   | { kind: "sleep"; ms: number }
@@ -103,6 +108,12 @@ class Interpreter {
   awaitCount = 0;
   /** Await point at which to request the cancellation (1-based), or 0 for none. */
   cancelAtAwait = 0;
+  /** Await point at which a KeyboardInterrupt is thrown (1-based), or 0 for none. */
+  interruptAtAwait = 0;
+  interruptFrom: "callback" | "task" = "callback";
+  readonly interrupt = new KeyboardInterrupt("property");
+  /** Every task the program made (children and the helpers that resolve Futures). */
+  readonly tasks: Task<unknown>[] = [];
   root: Task<number> | null = null;
   cancelResult: boolean | undefined = undefined;
   readonly open: number[] = [];
@@ -118,6 +129,20 @@ class Interpreter {
     if (this.awaitCount === this.cancelAtAwait) {
       // Runs on the next iteration, while the program waits at this await.
       getRunningLoop().callSoon(() => this.requestCancel());
+    }
+    if (this.awaitCount === this.interruptAtAwait) {
+      const interrupt = this.interrupt;
+      if (this.interruptFrom === "callback") {
+        getRunningLoop().callSoon(() => {
+          throw interrupt;
+        });
+      } else {
+        this.tasks.push(
+          createTask(() => {
+            throw interrupt;
+          }),
+        );
+      }
     }
   }
 
@@ -136,10 +161,12 @@ class Interpreter {
           break;
         case "future": {
           const fut = new Future<number>();
-          createTask(async () => {
-            await sleep(s.ms);
-            if (!fut.done()) fut.setResult(1);
-          });
+          this.tasks.push(
+            createTask(async () => {
+              await sleep(s.ms);
+              if (!fut.done()) fut.setResult(1);
+            }),
+          );
           this.beforeAwait();
           value += await fut;
           break;
@@ -173,6 +200,7 @@ class Interpreter {
         case "child": {
           const child = createTask(() => this.exec(s.body));
           this.children.push(child);
+          this.tasks.push(child);
           this.beforeAwait();
           value += await child;
           break;
@@ -387,6 +415,51 @@ describe("several cancel() calls at one await point", () => {
           assert.equal(outcome.completed, waits.length - 1);
           assert.equal(outcome.cancelling, times);
           assert.equal(outcome.leftover, 0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("a KeyboardInterrupt at every await point", () => {
+  test("thrown while a random program waits at its i-th await point: run() rejects with it, cleanup runs, nothing is left pending", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        program,
+        fc.nat({ max: 40 }),
+        fc.constantFrom("callback" as const, "task" as const),
+        async (steps, pick, from) => {
+          const expected = predict(steps);
+          // 1..awaits hits an await point; awaits+1 means "never interrupted".
+          const atAwait = (pick % (expected.awaits + 1)) + 1;
+          const interp = new Interpreter();
+          interp.interruptAtAwait = atAwait;
+          interp.interruptFrom = from;
+          let root: Task<number> | null = null;
+          const reported: string[] = [];
+          const outcome = runVirtual(async () => {
+            getRunningLoop().setExceptionHandler((_loop, context) =>
+              reported.push(context.message),
+            );
+            root = createTask(() => interp.exec(steps));
+            interp.root = root;
+            return root;
+          });
+          if (atAwait <= expected.awaits) {
+            assert.equal(await errorOf(outcome), interp.interrupt);
+          } else {
+            assert.equal(await outcome, expected.value);
+          }
+          assert.deepEqual([...interp.finished].sort(), [...interp.entered].sort());
+          assert.equal(interp.nestingOk, true, "finally blocks ran innermost first");
+          const tasks = [root as Task<number> | null, ...interp.tasks];
+          assert.deepEqual(
+            tasks.filter((t) => t !== null && !t.done()),
+            [],
+            "no task left pending",
+          );
+          assert.deepEqual(reported, [], "the interrupt never reaches the exception handler");
         },
       ),
       { numRuns: 200 },

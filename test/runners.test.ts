@@ -733,6 +733,31 @@ describe("a KeyboardInterrupt raised by the program escapes the loop (asyncio's 
     assert.equal(mainEnd, "CancelledError", "run()'s shutdown cancels main before it resumes");
   });
 
+  test("a callback scheduled earlier in the interrupted iteration runs once, in the next run", async () => {
+    const runner = new Runner({ clock: "virtual", handleSignals: false });
+    let runs = 0;
+    try {
+      const error = await errorOf(
+        runner.run(async () => {
+          const loop = getRunningLoop();
+          loop.callSoon(() => loop.callSoon(() => runs++)); // queued during the iteration below
+          loop.callSoon(() => {
+            throw new KeyboardInterrupt();
+          });
+          await sleep(1000);
+        }),
+      );
+      assert.ok(error instanceof KeyboardInterrupt);
+      assert.equal(runs, 0);
+      await runner.run(async () => {
+        for (let i = 0; i < 3; i++) await sleep(0);
+      });
+      assert.equal(runs, 1, "kept once when the loop stopped, not twice");
+    } finally {
+      await runner.close();
+    }
+  });
+
   test("thrown by the exception handler (custom or default), it escapes too", async () => {
     for (const install of [
       (loop: EventLoop) =>

@@ -690,9 +690,7 @@ export class EventLoop {
       if (!this.#running) {
         // Stopped by the entry (a KeyboardInterrupt escaped, see _escape): as asyncio's _ready
         // keeps what _run_once had not reached, the rest runs first when the loop runs again.
-        this.#batch = null;
-        this.#stepStart = 0;
-        if (!this.#closed) this.#ready = batch.slice(this.#batchAt).concat(this.#ready);
+        this.#keepRest(batch);
         return;
       }
       if (ran === NO_STEP) {
@@ -726,6 +724,21 @@ export class EventLoop {
     if (this.#onStopped !== null) this._stop();
     else this.#scheduleNext();
   };
+
+  /**
+   * The loop stopped in the middle of `batch`: the entries it had not reached go back to the
+   * front of the ready queue. During a batch the ready queue is the spare array (see #iterate),
+   * so the queue gets a new array and the spare becomes the emptied batch: left aliased, the
+   * next batch would find the same entries in the queue a second time.
+   */
+  #keepRest(batch: ReadyEntry[]): void {
+    this.#batch = null;
+    this.#stepStart = 0;
+    if (this.#closed) return;
+    this.#ready = batch.slice(this.#batchAt).concat(this.#ready);
+    batch.length = 0;
+    this.#spare = batch;
+  }
 
   readonly #afterMicrotasks = (): void => {
     this.#checkStep(true);
@@ -766,9 +779,7 @@ export class EventLoop {
     if (batch === null) return;
     if (!this.#running || this.#closed) {
       // Stopped in the middle of a batch: what is left runs first when the loop runs again.
-      this.#batch = null;
-      this.#stepStart = 0;
-      if (!this.#closed) this.#ready = batch.slice(this.#batchAt).concat(this.#ready);
+      this.#keepRest(batch);
       return;
     }
     // The tick usually runs in the loop's context already (carried from the batch through the
