@@ -851,3 +851,25 @@ describe("Condition", () => {
     });
   });
 });
+
+describe("constructors that take no arguments", () => {
+  test("new Lock(x) and new Event(x) are TypeErrors, as asyncio refuses Lock(loop=...) (test_lock_doesnt_accept_loop_parameter)", () => {
+    const loopLike = { loop: {} };
+    for (const [name, make] of [
+      ["Lock", () => new (Lock as unknown as new (x: unknown) => Lock)(loopLike)],
+      ["Event", () => new (Event as unknown as new (x: unknown) => Event)(loopLike)],
+    ] as const) {
+      assert.throws(make, {
+        name: "TypeError",
+        message: `${name}() takes no arguments, got 1 (it binds to the running loop on first use; there is no loop parameter)`,
+      });
+    }
+    // Condition, Semaphore and BoundedSemaphore refuse one already: it is not a Lock, not a count.
+    assert.throws(
+      () => new (Condition as unknown as new (x: unknown) => Condition)(loopLike),
+      TypeError,
+    );
+    assert.equal(new Lock().locked(), false);
+    assert.equal(new Event().isSet(), false);
+  });
+});

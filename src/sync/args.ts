@@ -33,3 +33,17 @@ export function currentTaskOrNull(): Task<unknown> | null {
   const store = als.getStore();
   return store !== undefined && "_isTask" in store ? (store as unknown as Task<unknown>) : null;
 }
+
+/**
+ * A constructor that takes no arguments was given some: asyncio's primitives dropped their
+ * `loop` parameter (3.10) and refuse one, and so do these (they bind to the running loop on
+ * first use). @throws {TypeError}
+ */
+export function checkNoArguments(what: string, count: number): void {
+  if (count > 0) {
+    throw new TypeError(
+      `${what}() takes no arguments, got ${count} (it binds to the running loop on first use; ` +
+        "there is no loop parameter)",
+    );
+  }
+}

@@ -25,7 +25,7 @@ import { isCancelledError, RuntimeError } from "../exceptions.ts";
 import type { Task } from "../futures/task.ts";
 import { resolvedWith } from "../internal/context.ts";
 import { checkFunction, isThenable, typeError } from "../internal/validate.ts";
-import { checkCount, currentTaskOrNull } from "./args.ts";
+import { checkCount, checkNoArguments, currentTaskOrNull } from "./args.ts";
 import { holdWhile, ReleaseGuard } from "./guard.ts";
 import { LoopBinding, RESOLVED_TRUE, type Waiter, WaiterList } from "./waiters.ts";
 
@@ -77,6 +77,12 @@ export class Lock {
   /** Waiters handed the lock that have not resumed yet: 0 or 1. */
   #woken = 0;
   readonly #binding = new LoopBinding();
+
+  /** @throws {TypeError} if given any argument (a lock binds to the loop that first uses it). */
+  constructor() {
+    // biome-ignore lint/complexity/noArguments: the signature takes none; count what was passed
+    checkNoArguments("Lock", arguments.length);
+  }
 
   /** Whether the lock is held. */
   locked(): boolean {
@@ -200,6 +206,12 @@ export class Event {
   readonly #waiters = new WaiterList(this, "wait");
   #woken = 0;
   readonly #binding = new LoopBinding();
+
+  /** @throws {TypeError} if given any argument (an event binds to the loop that first uses it). */
+  constructor() {
+    // biome-ignore lint/complexity/noArguments: the signature takes none; count what was passed
+    checkNoArguments("Event", arguments.length);
+  }
 
   /** Whether the flag is set. asyncio's `is_set()`. */
   isSet(): boolean {
