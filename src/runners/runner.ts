@@ -104,7 +104,8 @@ export class Runner {
    *
    * @throws {RuntimeError} (as a rejection) inside a running loop, while another `run()` of this
    * runner is in progress, once closed, or when the program deadlocks (see {@link run}).
-   * {@link KeyboardInterrupt} after a SIGINT.
+   * {@link KeyboardInterrupt} after a SIGINT, or the one a task or callback threw (it escapes
+   * the loop).
    */
   async run<T>(fn: () => T | PromiseLike<T>, options?: { name?: string }): Promise<T> {
     checkFunction("fn", fn, " (run takes the main function, e.g. run(main), not run(main()))");
@@ -408,7 +409,8 @@ function checkRunOptions(options: unknown): void {
  * `KeyboardInterrupt`. A second SIGINT exits at once. `{ handleSignals: false }` disables this.
  *
  * @throws {RuntimeError} (as a rejection) when called from inside a running loop, or when the
- * program deadlocks. {@link KeyboardInterrupt} after a SIGINT.
+ * program deadlocks. {@link KeyboardInterrupt} after a SIGINT, or the one a task or callback
+ * threw (it escapes the loop).
  *
  * @example
  * ```ts
