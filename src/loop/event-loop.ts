@@ -799,9 +799,11 @@ export class EventLoop {
   }
 
   #reportEntryError(entry: ReadyEntry, error: unknown): void {
-    if (this._escape(error)) return;
+    // A KeyboardInterrupt escapes instead (_reportCallbackError checks for a Handle's).
     if (entry instanceof Handle) this._reportCallbackError(entry, error);
-    else this.callExceptionHandler({ message: "Exception in event loop step", exception: error });
+    else if (!this._escape(error)) {
+      this.callExceptionHandler({ message: "Exception in event loop step", exception: error });
+    }
   }
 
   #scheduleNext(): void {

@@ -160,11 +160,7 @@ export class Runner {
       this.#mainTask = null;
       this.#state = "initialized";
     }
-    const escaped = this.#escaped;
-    if (escaped !== null) {
-      this.#escaped = null;
-      throw escaped;
-    }
+    this.#rethrowEscaped();
     if (deadlock !== null && !(task.done() && !task.cancelled())) throw deadlock;
     if (task.cancelled() && this.#interrupts > 0 && task.uncancel() === 0) {
       throw new KeyboardInterrupt();
@@ -202,11 +198,15 @@ export class Runner {
         loop.close();
       }
     }
+    this.#rethrowEscaped();
+  }
+
+  /** Throws the KeyboardInterrupt that escaped the loop, if one did, and forgets it. */
+  #rethrowEscaped(): void {
     const escaped = this.#escaped;
-    if (escaped !== null) {
-      this.#escaped = null;
-      throw escaped;
-    }
+    if (escaped === null) return;
+    this.#escaped = null;
+    throw escaped;
   }
 
   /** `await using runner = new Runner()` closes it at the end of the scope. */
